@@ -90,6 +90,13 @@ class ModelStore {
  private:
   ModelStore(std::string root, bool read_only);
 
+  // Creates models/<model>/ durably if it does not exist yet.
+  absl::Status CreateModelDirectory(const std::string& model);
+  // Renames the staged version directory to the next free version number
+  // of `model`, retrying when a concurrent publisher took that number.
+  absl::StatusOr<int64_t> RenameToNextVersion(const std::string& model,
+                                              const std::string& staging);
+
   std::string root_;
   bool read_only_;
 };
