@@ -1,0 +1,26 @@
+// One config surface for every gridcast binary: absl flags, each of which
+// can also be set through the environment as GRIDCAST_<FLAG_IN_CAPITALS>
+// (for Kubernetes ConfigMaps). A flag on the command line wins over the
+// environment.
+#ifndef GRIDCAST_COMMON_CONFIG_H_
+#define GRIDCAST_COMMON_CONFIG_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/strings/string_view.h"
+
+namespace gridcast {
+
+// "poll_interval_ms" -> "GRIDCAST_POLL_INTERVAL_MS".
+std::string EnvironmentNameOf(absl::string_view flag_name);
+
+// Applies environment overrides, then parses argv. Exits with a message
+// naming the variable when an environment value does not parse, as absl
+// does for a bad command-line value. Returns the positional arguments.
+std::vector<char*> ParseFlagsWithEnvironment(int argc, char** argv,
+                                             absl::string_view usage);
+
+}  // namespace gridcast
+
+#endif  // GRIDCAST_COMMON_CONFIG_H_

@@ -1,0 +1,67 @@
+// Starting and stopping a gRPC server the same way in both binaries and in
+// the tests: health checking and server reflection always on, the bound
+// port known, and SIGTERM/SIGINT turned into a graceful shutdown.
+#ifndef GRIDCAST_COMMON_SERVER_SERVER_RUNNER_H_
+#define GRIDCAST_COMMON_SERVER_SERVER_RUNNER_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <grpcpp/grpcpp.h>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+
+namespace gridcast {
+
+struct GrpcServerOptions {
+  // host:port; port 0 picks a free one (tests).
+  std::string listen_address = "127.0.0.1:0";
+  // Largest request or response, in bytes.
+  int max_message_bytes = 64 << 20;
+  // Names of the services to report in grpc.health.v1.Health, beside the
+  // overall "" entry.
+  std::vector<std::string> health_service_names;
+};
+
+class GrpcServer {
+ public:
+  // Builds and starts a server with `services` (which must outlive it),
+  // health and reflection. UNAVAILABLE when the address cannot be bound.
+  static absl::StatusOr<std::unique_ptr<GrpcServer>> Start(
+      const GrpcServerOptions& options,
+      const std::vector<grpc::Service*>& services);
+
+  ~GrpcServer();
+
+  int port() const { return port_; }
+  // "127.0.0.1:<port>", for clients in the same process.
+  std::string LocalAddress() const;
+
+  // Reports SERVING or NOT_SERVING for "" and every named service.
+  void SetServing(bool serving);
+
+  // Stops accepting calls, lets calls in flight finish for up to `grace`,
+  // then cancels the rest. Idempotent.
+  void Shutdown(absl::Duration grace);
+
+ private:
+  GrpcServer(std::unique_ptr<grpc::Server> server, int port,
+             std::vector<std::string> health_names);
+
+  std::unique_ptr<grpc::Server> server_;
+  int port_;
+  std::vector<std::string> health_names_;
+  bool shut_down_ = false;
+};
+
+// Blocks SIGINT and SIGTERM in the calling thread and every thread it
+// starts afterwards; call first thing in main().
+void BlockTerminationSignals();
+// Waits for SIGINT or SIGTERM (blocked beforehand) and returns its number.
+int WaitForTerminationSignal();
+
+}  // namespace gridcast
+
+#endif  // GRIDCAST_COMMON_SERVER_SERVER_RUNNER_H_

@@ -1,0 +1,56 @@
+// The whole inference replica in one object: read-only store, registry,
+// watcher, gRPC service and server. main() starts one; tests start
+// several over one store folder.
+#ifndef GRIDCAST_INFERENCE_INFERENCE_SERVER_H_
+#define GRIDCAST_INFERENCE_INFERENCE_SERVER_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "common/server/server_runner.h"
+#include "common/store/model_store.h"
+#include "inference/forecaster_service.h"
+#include "inference/model_registry.h"
+#include "inference/store_watcher.h"
+
+namespace gridcast {
+
+struct InferenceServerOptions {
+  // Root of the model store, opened read-only.
+  std::string store_root = "./store";
+  // host:port; port 0 picks a free port.
+  std::string listen_address = "127.0.0.1:50052";
+  StoreWatcherOptions watcher;
+  int max_message_bytes = 64 << 20;
+};
+
+class InferenceServer {
+ public:
+  static absl::StatusOr<std::unique_ptr<InferenceServer>> Start(
+      const InferenceServerOptions& options);
+  ~InferenceServer();
+
+  int port() const { return grpc_server_->port(); }
+  std::string address() const { return grpc_server_->LocalAddress(); }
+  ModelRegistry* registry() { return registry_.get(); }
+  StoreWatcher* watcher() { return watcher_.get(); }
+  ForecasterServiceImpl* service() { return service_.get(); }
+
+  // Reports NOT_SERVING and lets calls in flight finish for up to `grace`.
+  void Shutdown(absl::Duration grace);
+
+ private:
+  InferenceServer() = default;
+
+  std::unique_ptr<ModelStore> store_;
+  std::unique_ptr<ModelRegistry> registry_;
+  std::unique_ptr<StoreWatcher> watcher_;
+  std::unique_ptr<ForecasterServiceImpl> service_;
+  std::unique_ptr<GrpcServer> grpc_server_;
+};
+
+}  // namespace gridcast
+
+#endif  // GRIDCAST_INFERENCE_INFERENCE_SERVER_H_

@@ -1,0 +1,107 @@
+#include "inference/store_watcher.h"
+
+#include <chrono>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "common/log.h"
+#include "common/status_macros.h"
+
+namespace gridcast {
+
+absl::Status SmokeTest(const ForecastModel& model) {
+  const std::vector<double> window(model.input_window(),
+                                   model.manifest().normalisation().mean());
+  const int64_t first_time = model.manifest().create_time();
+  GC_ASSIGN_OR_RETURN(const std::vector<double> forecast,
+                      model.Predict(window.data(), &first_time, 1));
+  if (static_cast<int>(forecast.size()) != model.horizon()) {
+    return absl::DataLossError(absl::StrCat(
+        "smoke forecast has ", forecast.size(), " points, expected ",
+        model.horizon()));
+  }
+  return absl::OkStatus();
+}
+
+StoreWatcher::StoreWatcher(const ModelStore* store, ModelRegistry* registry,
+                           StoreWatcherOptions options)
+    : store_(store), registry_(registry), options_(options) {
+  if (options_.start_thread) thread_ = std::thread([this] { Loop(); });
+}
+
+StoreWatcher::~StoreWatcher() {
+  stop_.Notify();
+  if (thread_.joinable()) thread_.join();
+}
+
+void StoreWatcher::Loop() {
+  do {
+    PollOnce();
+  } while (!stop_.WaitForNotificationWithTimeout(options_.poll_interval));
+}
+
+void StoreWatcher::PollOnce() {
+  absl::StatusOr<std::vector<std::string>> models = store_->ListModels();
+  if (!models.ok()) {
+    LogWarning("store_unreadable")
+        .Field("store", store_->root())
+        .Field("reason", models.status());
+    return;
+  }
+  for (const std::string& model : *models) PollModel(model);
+}
+
+void StoreWatcher::PollModel(const std::string& model) {
+  absl::StatusOr<std::vector<int64_t>> versions = store_->ListVersions(model);
+  if (!versions.ok()) {
+    LogWarning("model_unreadable")
+        .Field("model", model)
+        .Field("reason", versions.status());
+    return;
+  }
+  registry_->NoteModel(model);
+  for (int64_t version : *versions) registry_->NoteVersion(model, version);
+
+  // Newest first: if it fails, the next newest still beats what is
+  // served now.
+  for (int64_t version : registry_->Candidates(model)) {
+    registry_->MarkLoading(model, version);
+    const auto started = std::chrono::steady_clock::now();
+    absl::StatusOr<std::shared_ptr<const ForecastModel>> loaded =
+        LoadVersion(model, version);
+    const double load_ms = std::chrono::duration<double, std::milli>(
+                               std::chrono::steady_clock::now() - started)
+                               .count();
+    if (!loaded.ok()) {
+      registry_->MarkFailed(model, version,
+                            std::string(loaded.status().message()));
+      LogError("version_refused")
+          .Field("model", model)
+          .Field("version", version)
+          .Field("reason", loaded.status())
+          .Field("served_version", registry_->ServedVersion(model));
+      continue;
+    }
+    const int64_t previous = registry_->ServedVersion(model);
+    registry_->Serve(model, version, *std::move(loaded));
+    LogInfo("version_swapped")
+        .Field("model", model)
+        .Field("version", version)
+        .Field("previous_version", previous)
+        .Field("load_ms", load_ms);
+    return;
+  }
+}
+
+absl::StatusOr<std::shared_ptr<const ForecastModel>> StoreWatcher::LoadVersion(
+    const std::string& model, int64_t version) const {
+  GC_ASSIGN_OR_RETURN(VersionArtifacts artifacts,
+                      store_->ReadVersion(model, version));
+  GC_ASSIGN_OR_RETURN(std::unique_ptr<ForecastModel> loaded,
+                      ForecastModel::Load(std::move(artifacts.manifest),
+                                          artifacts.weights, version));
+  GC_RETURN_IF_ERROR(SmokeTest(*loaded));
+  return std::shared_ptr<const ForecastModel>(std::move(loaded));
+}
+
+}  // namespace gridcast

@@ -1,0 +1,63 @@
+// gridcast-trainer: takes load histories, trains networks on them and
+// publishes versions to the model store.
+#include <cstdlib>
+#include <string>
+
+#include "absl/flags/flag.h"
+#include "common/config.h"
+#include "common/log.h"
+#include "common/model/forecast_model.h"
+#include "common/server/server_runner.h"
+#include "trainer/trainer_server.h"
+
+ABSL_FLAG(std::string, listen, "127.0.0.1:50051",
+          "host:port to serve gRPC on; 0.0.0.0:50051 for every interface");
+ABSL_FLAG(std::string, store, "./store",
+          "root directory of the model store (created if missing)");
+ABSL_FLAG(int, workers, 1, "training jobs run at the same time");
+ABSL_FLAG(int, torch_threads, 0,
+          "LibTorch intra-op threads for training; 0 uses every core");
+ABSL_FLAG(int64_t, max_upload_points, 5'000'000,
+          "most points one UploadHistory may carry");
+ABSL_FLAG(int, max_message_bytes, 64 << 20, "largest gRPC message");
+ABSL_FLAG(int, shutdown_grace_ms, 10'000,
+          "how long calls in flight may finish after SIGTERM");
+ABSL_FLAG(std::string, log_level, "info", "debug, info, warning or error");
+
+int main(int argc, char** argv) {
+  gridcast::BlockTerminationSignals();
+  gridcast::ParseFlagsWithEnvironment(
+      argc, argv,
+      "gridcast-trainer: trains load-forecasting networks.\n"
+      "Every flag can also be set as GRIDCAST_<FLAG>, e.g. GRIDCAST_STORE.");
+
+  gridcast::LogLevel level;
+  if (!gridcast::ParseLogLevel(absl::GetFlag(FLAGS_log_level), &level)) {
+    gridcast::LogError("bad_flag").Field("log_level",
+                                         absl::GetFlag(FLAGS_log_level));
+    return EXIT_FAILURE;
+  }
+  gridcast::SetMinLogLevel(level);
+  gridcast::ConfigureTorchThreads(absl::GetFlag(FLAGS_torch_threads));
+
+  gridcast::TrainerServerOptions options;
+  options.store_root = absl::GetFlag(FLAGS_store);
+  options.listen_address = absl::GetFlag(FLAGS_listen);
+  options.jobs.workers = absl::GetFlag(FLAGS_workers);
+  options.upload_limits.max_points = absl::GetFlag(FLAGS_max_upload_points);
+  options.max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
+
+  auto server = gridcast::TrainerServer::Start(options);
+  if (!server.ok()) {
+    gridcast::LogError("trainer_start_failed").Field("reason", server.status());
+    return EXIT_FAILURE;
+  }
+
+  gridcast::WaitForTerminationSignal();
+  gridcast::LogInfo("trainer_draining")
+      .Field("grace_ms", absl::GetFlag(FLAGS_shutdown_grace_ms));
+  (*server)->Shutdown(
+      absl::Milliseconds(absl::GetFlag(FLAGS_shutdown_grace_ms)));
+  gridcast::LogInfo("trainer_stopped");
+  return EXIT_SUCCESS;
+}

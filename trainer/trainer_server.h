@@ -1,0 +1,55 @@
+// The whole trainer in one object: store, job manager, gRPC service and
+// server. main() starts one; the end-to-end tests start several.
+#ifndef GRIDCAST_TRAINER_TRAINER_SERVER_H_
+#define GRIDCAST_TRAINER_TRAINER_SERVER_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "common/server/server_runner.h"
+#include "common/store/model_store.h"
+#include "common/timeseries/upload_assembler.h"
+#include "trainer/job_manager.h"
+#include "trainer/trainer_service.h"
+
+namespace gridcast {
+
+struct TrainerServerOptions {
+  // Root of the model store, opened read-write.
+  std::string store_root = "./store";
+  // host:port; port 0 picks a free port.
+  std::string listen_address = "127.0.0.1:50051";
+  JobManagerOptions jobs;
+  UploadLimits upload_limits;
+  int max_message_bytes = 64 << 20;
+};
+
+class TrainerServer {
+ public:
+  static absl::StatusOr<std::unique_ptr<TrainerServer>> Start(
+      const TrainerServerOptions& options);
+  ~TrainerServer();
+
+  int port() const { return grpc_server_->port(); }
+  std::string address() const { return grpc_server_->LocalAddress(); }
+  ModelStore* store() { return store_.get(); }
+  JobManager* jobs() { return jobs_.get(); }
+
+  // Reports NOT_SERVING, cancels running jobs, lets calls in flight finish
+  // for up to `grace`. Idempotent.
+  void Shutdown(absl::Duration grace);
+
+ private:
+  TrainerServer() = default;
+
+  std::unique_ptr<ModelStore> store_;
+  std::unique_ptr<JobManager> jobs_;
+  std::unique_ptr<TrainerServiceImpl> service_;
+  std::unique_ptr<GrpcServer> grpc_server_;
+};
+
+}  // namespace gridcast
+
+#endif  // GRIDCAST_TRAINER_TRAINER_SERVER_H_
