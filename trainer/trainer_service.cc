@@ -108,9 +108,6 @@ grpc::Status TrainerServiceImpl::DeleteDataset(
     v1::DeleteDatasetResponse* response) {
   absl::Status status = ValidateName("dataset_id", request->dataset_id());
   if (status.ok()) status = store_->DeleteDataset(request->dataset_id());
-  if (status.ok()) {
-    LogInfo("dataset_deleted").Field("dataset", request->dataset_id());
-  }
   return ToGrpcStatus(status);
 }
 

@@ -274,10 +274,6 @@ absl::StatusOr<v1::Dataset> ModelStore::PutDataset(StoredSeries series) {
   }
 
   GC_RETURN_IF_ERROR(FsyncDirectory(datasets));
-  LogInfo("dataset_stored")
-      .Field("dataset", dataset_id)
-      .Field("series", series.dataset().series_id())
-      .Field("points", static_cast<int64_t>(series.values_size()));
   return series.dataset();
 }
 

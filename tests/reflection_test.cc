@@ -1,0 +1,139 @@
+// What grpcurl and Kubernetes probes see without any .proto file: server
+// reflection lists the services and grpc.health.v1 answers SERVING. The
+// calls are made on raw bytes, as a generic client would, because Debian
+// ships neither of those protocols' generated client stubs.
+#include <string>
+#include <vector>
+
+#include <catch2/catch.hpp>
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/wire_format_lite.h>
+#include <grpcpp/generic/generic_stub.h>
+#include <grpcpp/grpcpp.h>
+#include <grpcpp/impl/codegen/client_unary_call.h>
+#include <grpcpp/impl/codegen/sync_stream.h>
+
+#include "tests/cluster.h"
+
+namespace gridcast::testing {
+namespace {
+
+using google::protobuf::io::CodedInputStream;
+using google::protobuf::internal::WireFormatLite;
+
+std::string ToString(const grpc::ByteBuffer& buffer) {
+  std::vector<grpc::Slice> slices;
+  buffer.Dump(&slices).IgnoreError();
+  std::string bytes;
+  for (const grpc::Slice& slice : slices) {
+    bytes.append(reinterpret_cast<const char*>(slice.begin()), slice.size());
+  }
+  return bytes;
+}
+
+grpc::ByteBuffer ToBuffer(const std::string& bytes) {
+  grpc::Slice slice(bytes);
+  return grpc::ByteBuffer(&slice, 1);
+}
+
+// Returns the length-delimited fields numbered `field` of a message.
+std::vector<std::string> Submessages(const std::string& bytes, int field) {
+  std::vector<std::string> found;
+  CodedInputStream input(reinterpret_cast<const uint8_t*>(bytes.data()),
+                         static_cast<int>(bytes.size()));
+  while (const uint32_t tag = input.ReadTag()) {
+    if (WireFormatLite::GetTagFieldNumber(tag) == field &&
+        WireFormatLite::GetTagWireType(tag) ==
+            WireFormatLite::WIRETYPE_LENGTH_DELIMITED) {
+      std::string value;
+      uint32_t length = 0;
+      input.ReadVarint32(&length);
+      input.ReadString(&value, static_cast<int>(length));
+      found.push_back(value);
+    } else if (!WireFormatLite::SkipField(&input, tag)) {
+      break;
+    }
+  }
+  return found;
+}
+
+// ServerReflectionInfo with list_services (field 7); the answer's
+// list_services_response (6) holds service entries (1) with a name (1).
+std::vector<std::string> ListServicesByReflection(
+    const std::shared_ptr<grpc::Channel>& channel) {
+  const grpc::internal::RpcMethod method(
+      "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
+      grpc::internal::RpcMethod::BIDI_STREAMING);
+  grpc::ClientContext context;
+  std::unique_ptr<grpc::ClientReaderWriter<grpc::ByteBuffer, grpc::ByteBuffer>>
+      stream(grpc::internal::ClientReaderWriterFactory<
+             grpc::ByteBuffer, grpc::ByteBuffer>::Create(channel.get(), method,
+                                                         &context));
+  const std::string list_services("\x3a\x00", 2);
+  REQUIRE(stream->Write(ToBuffer(list_services)));
+  stream->WritesDone();
+
+  grpc::ByteBuffer reply;
+  std::vector<std::string> names;
+  while (stream->Read(&reply)) {
+    for (const auto& listing : Submessages(ToString(reply), 6)) {
+      for (const auto& service : Submessages(listing, 1)) {
+        for (const auto& name : Submessages(service, 1)) names.push_back(name);
+      }
+    }
+  }
+  REQUIRE(stream->Finish().ok());
+  return names;
+}
+
+// grpc.health.v1.Health/Check; returns the status enum (1 is SERVING).
+int HealthStatus(const std::shared_ptr<grpc::Channel>& channel,
+                 const std::string& service) {
+  const grpc::internal::RpcMethod method(
+      "/grpc.health.v1.Health/Check", grpc::internal::RpcMethod::NORMAL_RPC);
+  std::string request;
+  if (!service.empty()) {
+    request.push_back('\x0a');
+    request.push_back(static_cast<char>(service.size()));
+    request += service;
+  }
+  grpc::ClientContext context;
+  grpc::ByteBuffer reply;
+  const grpc::Status status =
+      grpc::internal::BlockingUnaryCall<grpc::ByteBuffer, grpc::ByteBuffer>(
+          channel.get(), method, &context, ToBuffer(request), &reply);
+  if (!status.ok()) return -static_cast<int>(status.error_code());
+  const std::string bytes = ToString(reply);
+  // Field 1, varint: 0x08 then the value; absent means UNKNOWN (0).
+  return bytes.size() >= 2 && bytes[0] == 0x08 ? bytes[1] : 0;
+}
+
+TEST_CASE("both servers list their services through reflection",
+          "[e2e][reflection]") {
+  Cluster cluster;
+  const std::vector<std::string> trainer =
+      ListServicesByReflection(cluster.trainer_channel());
+  CHECK_THAT(trainer, Catch::Matchers::VectorContains(
+                          std::string("gridcast.v1.TrainerService")));
+  CHECK_THAT(trainer, Catch::Matchers::VectorContains(
+                          std::string("grpc.health.v1.Health")));
+
+  const std::vector<std::string> inference =
+      ListServicesByReflection(cluster.inference_channel());
+  CHECK_THAT(inference, Catch::Matchers::VectorContains(
+                            std::string("gridcast.v1.ForecasterService")));
+}
+
+TEST_CASE("health reports SERVING for the server and its service",
+          "[e2e][health]") {
+  Cluster cluster;
+  constexpr int kServing = 1;
+  CHECK(HealthStatus(cluster.trainer_channel(), "") == kServing);
+  CHECK(HealthStatus(cluster.trainer_channel(),
+                     "gridcast.v1.TrainerService") == kServing);
+  CHECK(HealthStatus(cluster.inference_channel(),
+                     "gridcast.v1.ForecasterService") == kServing);
+}
+
+}  // namespace
+}  // namespace gridcast::testing
