@@ -1,0 +1,55 @@
+// The subcommands of gridcastctl. Each is a table of options, which also
+// writes its --help, and the function that runs it; main.cc dispatches.
+// Commands return absl::Status; main turns it into the one error line and
+// the exit code (2 for usage errors, 1 for everything else).
+#ifndef GRIDCAST_TOOLS_GRIDCASTCTL_COMMANDS_H_
+#define GRIDCAST_TOOLS_GRIDCASTCTL_COMMANDS_H_
+
+#include <fstream>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+#include "tools/gridcastctl/args.h"
+#include "tools/gridcastctl/client.h"
+
+namespace gridcast::ctl {
+
+struct Command {
+  CommandSpec spec;
+  std::function<absl::Status(const ClientOptions&, const ParsedArgs&)> run;
+};
+
+// sample, upload, datasets list|get|delete.
+std::vector<Command> DataCommands();
+// train, finetune, jobs list|get|cancel|watch.
+std::vector<Command> TrainingCommands();
+// models list|get, forecast.
+std::vector<Command> ForecastCommands();
+
+// Helpers shared by the commands.
+
+// Opens a file for reading; NOT_FOUND etc. as "reading PATH: <reason>".
+absl::Status OpenForReading(const std::string& path, std::ifstream* file);
+
+// The value of a name option (--model, --series, ...), checked against
+// the store's naming rules so that a typo is a usage error at once.
+absl::StatusOr<std::string> GetName(const ParsedArgs& args,
+                                    absl::string_view option);
+
+// The values of a repeatable option, also split at commas:
+// `--dataset a --dataset b,c` gives a, b, c.
+std::vector<std::string> GetRepeatedList(const ParsedArgs& args,
+                                         absl::string_view option);
+
+// Whether stderr is a terminal, where progress may be redrawn in place.
+bool StderrIsTerminal();
+
+// Writes command output to stdout.
+void PrintOut(absl::string_view text);
+
+}  // namespace gridcast::ctl
+
+#endif  // GRIDCAST_TOOLS_GRIDCASTCTL_COMMANDS_H_

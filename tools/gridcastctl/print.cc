@@ -1,0 +1,452 @@
+#include "tools/gridcastctl/print.h"
+
+#include <algorithm>
+#include <cmath>
+#include <utility>
+#include <vector>
+
+#include <google/protobuf/util/json_util.h>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "tools/gridcastctl/format.h"
+
+namespace gridcast::ctl {
+namespace {
+
+using Align = Table::Align;
+using Fields = std::vector<std::pair<std::string, std::string>>;
+
+// The defaults that the API documents for a zero.
+constexpr int kDefaultInputWindow = 168;
+constexpr int kDefaultHorizon = 24;
+
+// A zero in TrainingOptions means "the server's default".
+template <typename T>
+std::string OrDefault(T value) {
+  if (value == 0) return "default";
+  return absl::StrCat(value);
+}
+
+std::string EnumName(const std::string& full_name, absl::string_view prefix,
+                     int number) {
+  if (full_name.empty()) return absl::StrCat("UNKNOWN(", number, ")");
+  return std::string(absl::StripPrefix(full_name, prefix));
+}
+
+std::string Indent(const std::string& text, const std::string& indent) {
+  std::string indented;
+  for (absl::string_view line : absl::StrSplit(text, '\n', absl::SkipEmpty())) {
+    absl::StrAppend(&indented, indent, line, "\n");
+  }
+  return indented;
+}
+
+std::string DescribeRepair(const v1::Repair& repair) {
+  switch (repair.kind()) {
+    case v1::Repair::KIND_GAP_INTERPOLATED:
+      return absl::StrCat(repair.points(), " missing points interpolated from ",
+                          FormatHumanTime(repair.start_time()));
+    case v1::Repair::KIND_SORTED:
+      return absl::StrCat(repair.points(), " points out of order, sorted");
+    default:
+      return absl::StrCat(repair.points(), " points repaired (kind ",
+                          static_cast<int>(repair.kind()), ") from ",
+                          FormatHumanTime(repair.start_time()));
+  }
+}
+
+std::string DescribeRepairs(
+    const google::protobuf::RepeatedPtrField<v1::Repair>& repairs) {
+  if (repairs.empty()) return "none";
+  std::vector<std::string> lines;
+  for (const v1::Repair& repair : repairs) {
+    lines.push_back(DescribeRepair(repair));
+  }
+  return absl::StrJoin(lines, "\n");
+}
+
+std::string DescribeList(
+    const google::protobuf::RepeatedPtrField<std::string>& items) {
+  if (items.empty()) return "none";
+  return absl::StrJoin(items, ", ");
+}
+
+std::string DescribeOptions(const v1::TrainingOptions& options) {
+  return absl::StrCat("epochs ", OrDefault(options.max_epochs()), ", batch ",
+                      OrDefault(options.batch_size()), ", learning rate ",
+                      OrDefault(options.learning_rate()), ", patience ",
+                      OrDefault(options.early_stopping_patience()), ", seed ",
+                      OrDefault(options.seed()));
+}
+
+std::string DescribeModelRef(const v1::ModelRef& ref) {
+  return absl::StrCat(
+      ref.name(), " version ",
+      ref.version() == 0 ? std::string("latest") : absl::StrCat(ref.version()));
+}
+
+std::string DescribeEpoch(const v1::TrainingJob& job) {
+  std::string text = absl::StrCat(job.epoch(), "/", job.max_epochs());
+  if (job.has_last_epoch()) {
+    const v1::EpochProgress& last = job.last_epoch();
+    absl::StrAppend(&text, ", train ", FormatNumber(last.train_loss()),
+                    ", val ", FormatNumber(last.validation_loss()), " (",
+                    FormatSeconds(last.seconds()), " the last epoch)");
+  }
+  return text;
+}
+
+// One line of metrics for a version block.
+std::string DescribeMetrics(const v1::ErrorMetrics& metrics) {
+  return absl::StrCat("MAE ", FormatNumber(metrics.mae()), ", RMSE ",
+                      FormatNumber(metrics.rmse()), ", MAPE ",
+                      FormatPercent(metrics.mape()));
+}
+
+std::string DescribeEvaluationBriefly(const v1::Evaluation& evaluation) {
+  if (evaluation.model().points() == 0) return "none";
+  return absl::StrCat(
+      DescribeMetrics(evaluation.model()),
+      "\nseasonal naive: ", DescribeMetrics(evaluation.seasonal_naive()),
+      evaluation.beats_baseline() ? "\nbeats the baseline"
+                                  : "\ndoes NOT beat the baseline");
+}
+
+std::string DescribeLineage(const v1::Lineage& lineage) {
+  std::string text = absl::StrCat("job ", lineage.job_id(), "\ndatasets ",
+                                  DescribeList(lineage.dataset_ids()));
+  if (!lineage.parent().name().empty()) {
+    absl::StrAppend(&text, "\nfine-tuned from ",
+                    DescribeModelRef(lineage.parent()));
+  }
+  return text;
+}
+
+std::string FormatVersion(const v1::ModelVersion& version, bool served) {
+  std::string text = absl::StrCat("version ", version.version(), "  ",
+                                  StateName(version.state()),
+                                  served ? "  (served)" : "", "\n");
+  Fields fields;
+  if (!version.reason().empty()) fields.push_back({"reason", version.reason()});
+  fields.push_back({"created", FormatHumanTime(version.create_time())});
+  fields.push_back(
+      {"network", absl::StrCat(DescribeSpec(version.spec()), ", resolution ",
+                               FormatSeconds(version.resolution_seconds()))});
+  fields.push_back(
+      {"evaluation", DescribeEvaluationBriefly(version.evaluation())});
+  fields.push_back({"lineage", DescribeLineage(version.lineage())});
+  if (!version.weights_sha256().empty()) {
+    fields.push_back(
+        {"weights", absl::StrCat("sha256 ", version.weights_sha256())});
+  }
+  return absl::StrCat(text, Indent(FormatFields(fields), "  "));
+}
+
+const v1::ModelVersion* FindVersion(const v1::Model& model, int64_t number) {
+  for (const v1::ModelVersion& version : model.versions()) {
+    if (version.version() == number) return &version;
+  }
+  return nullptr;
+}
+
+int64_t LatestVersion(const v1::Model& model) {
+  int64_t latest = 0;
+  for (const v1::ModelVersion& version : model.versions()) {
+    latest = std::max(latest, version.version());
+  }
+  return latest;
+}
+
+// The forecast's spacing, from its first two timestamps.
+std::string DescribeSpacing(const v1::ForecastResponse& forecast) {
+  if (forecast.timestamps_size() < 2) return "";
+  return absl::StrCat(", every ", FormatSeconds(forecast.timestamps(1) -
+                                                forecast.timestamps(0)));
+}
+
+std::string QuantileHeader(double level) {
+  return absl::StrCat("q", absl::StrFormat("%g", level));
+}
+
+}  // namespace
+
+std::string StateName(v1::JobState state) {
+  return EnumName(v1::JobState_Name(state), "JOB_STATE_", state);
+}
+
+std::string StateName(v1::VersionState state) {
+  return EnumName(v1::VersionState_Name(state), "VERSION_STATE_", state);
+}
+
+bool IsFinal(v1::JobState state) {
+  return state == v1::JOB_STATE_SUCCEEDED || state == v1::JOB_STATE_FAILED ||
+         state == v1::JOB_STATE_CANCELLED;
+}
+
+std::string DescribeSpec(const v1::ArchitectureSpec& spec) {
+  std::string network = "unknown network";
+  if (spec.has_mlp()) {
+    const v1::MlpSpec& mlp = spec.mlp();
+    network =
+        absl::StrCat("mlp ", mlp.hidden_sizes().empty()
+                                 ? std::string("256,256")
+                                 : absl::StrJoin(mlp.hidden_sizes(), ","));
+    if (mlp.dropout() > 0)
+      absl::StrAppend(&network, " dropout ", mlp.dropout());
+  }
+
+  const int window =
+      spec.input_window() == 0 ? kDefaultInputWindow : spec.input_window();
+  const int horizon = spec.horizon() == 0 ? kDefaultHorizon : spec.horizon();
+  std::string text =
+      absl::StrCat(network, ", window ", window, ", horizon ", horizon);
+  if (!spec.quantiles().empty()) {
+    absl::StrAppend(&text, ", quantiles ",
+                    absl::StrJoin(spec.quantiles(), ","));
+  }
+  return text;
+}
+
+std::string FormatDataset(const v1::Dataset& dataset) {
+  Fields fields = {
+      {"dataset", dataset.id()},
+      {"series", dataset.series_id()},
+      {"points", absl::StrCat(dataset.points(), " every ",
+                              FormatSeconds(dataset.resolution_seconds()))},
+      {"from", FormatHumanTime(dataset.start_time())},
+      {"to", FormatHumanTime(dataset.end_time())},
+      {"covariates", DescribeList(dataset.covariate_names())},
+      {"repairs", DescribeRepairs(dataset.repairs())},
+  };
+  if (!dataset.holidays().empty()) {
+    fields.push_back({"holidays", absl::StrCat(dataset.holidays_size())});
+  }
+  if (dataset.create_time() != 0) {
+    fields.push_back({"created", FormatHumanTime(dataset.create_time())});
+  }
+  return FormatFields(fields);
+}
+
+std::string FormatDatasetTable(
+    const google::protobuf::RepeatedPtrField<v1::Dataset>& datasets) {
+  Table table({"ID", "SERIES", "EVERY", "POINTS", "FROM (UTC)", "TO (UTC)",
+               "REPAIRS", "CREATED (UTC)"},
+              {Align::kLeft, Align::kLeft, Align::kRight, Align::kRight,
+               Align::kLeft, Align::kLeft, Align::kRight, Align::kLeft});
+  for (const v1::Dataset& dataset : datasets) {
+    table.AddRow({dataset.id(), dataset.series_id(),
+                  FormatSeconds(dataset.resolution_seconds()),
+                  absl::StrCat(dataset.points()),
+                  FormatShortTime(dataset.start_time()),
+                  FormatShortTime(dataset.end_time()),
+                  absl::StrCat(dataset.repairs_size()),
+                  FormatShortTime(dataset.create_time())});
+  }
+  return table.Render();
+}
+
+std::string FormatJob(const v1::TrainingJob& job) {
+  Fields fields = {{"job", job.id()},
+                   {"model", job.model()},
+                   {"state", StateName(job.state())}};
+  if (!job.error().empty()) fields.push_back({"error", job.error()});
+  fields.push_back({"datasets", DescribeList(job.dataset_ids())});
+  if (!job.base().name().empty()) {
+    fields.push_back({"fine-tunes", DescribeModelRef(job.base())});
+  } else {
+    fields.push_back({"network", DescribeSpec(job.spec())});
+  }
+  fields.push_back({"options", DescribeOptions(job.options())});
+  fields.push_back({"epoch", DescribeEpoch(job)});
+  fields.push_back({"created", FormatHumanTime(job.create_time())});
+  fields.push_back({"started", FormatHumanTime(job.start_time())});
+  fields.push_back({"ended", FormatHumanTime(job.end_time())});
+  if (job.published_version() != 0) {
+    fields.push_back(
+        {"published", absl::StrCat("version ", job.published_version())});
+  }
+
+  std::string text = FormatFields(fields);
+  if (job.has_evaluation() && job.evaluation().model().points() > 0) {
+    absl::StrAppend(&text, "\n", FormatEvaluation(job.evaluation()));
+  }
+  return text;
+}
+
+std::string FormatJobTable(
+    const google::protobuf::RepeatedPtrField<v1::TrainingJob>& jobs) {
+  Table table(
+      {"ID", "MODEL", "STATE", "EPOCH", "VERSION", "CREATED (UTC)", "ERROR"},
+      {Align::kLeft, Align::kLeft, Align::kLeft, Align::kRight, Align::kRight,
+       Align::kLeft, Align::kLeft});
+  for (const v1::TrainingJob& job : jobs) {
+    table.AddRow({job.id(), job.model(), StateName(job.state()),
+                  absl::StrCat(job.epoch(), "/", job.max_epochs()),
+                  job.published_version() == 0
+                      ? "-"
+                      : absl::StrCat(job.published_version()),
+                  FormatShortTime(job.create_time()), job.error()});
+  }
+  return table.Render();
+}
+
+std::string FormatEvaluation(const v1::Evaluation& evaluation) {
+  const v1::ErrorMetrics& model = evaluation.model();
+  const v1::ErrorMetrics& naive = evaluation.seasonal_naive();
+
+  // One precision per column, so that the two rows line up digit by digit.
+  const int mae_decimals = DecimalsFor(std::max(model.mae(), naive.mae()), 4);
+  const int rmse_decimals =
+      DecimalsFor(std::max(model.rmse(), naive.rmse()), 4);
+  Table table({"", "MAE", "RMSE", "MAPE"},
+              {Align::kLeft, Align::kRight, Align::kRight, Align::kRight});
+  table.AddRow({"model", FormatFixed(model.mae(), mae_decimals),
+                FormatFixed(model.rmse(), rmse_decimals),
+                FormatPercent(model.mape())});
+  table.AddRow({"seasonal naive", FormatFixed(naive.mae(), mae_decimals),
+                FormatFixed(naive.rmse(), rmse_decimals),
+                FormatPercent(naive.mape())});
+
+  std::string text = absl::StrCat(
+      "evaluation on the held-out tail (", model.points(), " points in ",
+      model.windows(), " windows),\n",
+      FormatShortTime(evaluation.tail_start_time()), " .. ",
+      FormatShortTime(evaluation.tail_end_time()), " UTC:\n", table.Render());
+
+  if (naive.mae() > 0) {
+    const double change = 100 * (model.mae() - naive.mae()) / naive.mae();
+    absl::StrAppend(
+        &text, "the model's MAE is ", FormatFixed(std::fabs(change), 1), "% ",
+        change <= 0 ? "lower" : "HIGHER", " than seasonal naive's (season ",
+        evaluation.season_points(), " points)\n");
+  }
+  return text;
+}
+
+std::string FormatModel(const v1::Model& model) {
+  std::string text = FormatFields(
+      {{"model", model.name()},
+       {"served version", model.served_version() == 0
+                              ? std::string("none")
+                              : absl::StrCat(model.served_version())}});
+
+  // Newest first: the version an operator asks about is usually the last.
+  std::vector<const v1::ModelVersion*> versions;
+  for (const v1::ModelVersion& version : model.versions()) {
+    versions.push_back(&version);
+  }
+  std::sort(versions.begin(), versions.end(),
+            [](const v1::ModelVersion* a, const v1::ModelVersion* b) {
+              return a->version() > b->version();
+            });
+  for (const v1::ModelVersion* version : versions) {
+    absl::StrAppend(
+        &text, "\n",
+        FormatVersion(*version, version->version() == model.served_version()));
+  }
+  return text;
+}
+
+std::string FormatModelTable(
+    const google::protobuf::RepeatedPtrField<v1::Model>& models) {
+  Table table({"NAME", "SERVED", "LATEST", "LATEST STATE", "MAE", "NAIVE MAE"},
+              {Align::kLeft, Align::kRight, Align::kRight, Align::kLeft,
+               Align::kRight, Align::kRight});
+  for (const v1::Model& model : models) {
+    const int64_t latest = LatestVersion(model);
+    const v1::ModelVersion* latest_version = FindVersion(model, latest);
+    const v1::ModelVersion* served = FindVersion(model, model.served_version());
+    const bool scored =
+        served != nullptr && served->evaluation().model().points() > 0;
+    table.AddRow(
+        {model.name(),
+         served == nullptr ? "-" : absl::StrCat(model.served_version()),
+         latest == 0 ? "-" : absl::StrCat(latest),
+         latest_version == nullptr ? "-" : StateName(latest_version->state()),
+         scored ? FormatNumber(served->evaluation().model().mae()) : "-",
+         scored ? FormatNumber(served->evaluation().seasonal_naive().mae())
+                : "-"});
+  }
+  return table.Render();
+}
+
+std::string FormatForecastTable(const v1::ForecastResponse& forecast,
+                                const std::string& value_name) {
+  double largest = 0;
+  for (double value : forecast.values()) {
+    largest = std::max(largest, std::fabs(value));
+  }
+  const int decimals = DecimalsFor(largest, 5);
+
+  std::vector<std::string> headers = {"TIMESTAMP (UTC)", value_name};
+  for (const v1::QuantileForecast& band : forecast.quantiles()) {
+    headers.push_back(QuantileHeader(band.quantile()));
+  }
+  Table table(headers, std::vector<Align>(headers.size(), Align::kRight));
+  for (int i = 0; i < forecast.values_size(); ++i) {
+    std::vector<std::string> row = {i < forecast.timestamps_size()
+                                        ? FormatIsoTime(forecast.timestamps(i))
+                                        : "-",
+                                    FormatFixed(forecast.values(i), decimals)};
+    for (const v1::QuantileForecast& band : forecast.quantiles()) {
+      row.push_back(
+          i < band.values_size() ? FormatFixed(band.values(i), decimals) : "-");
+    }
+    table.AddRow(std::move(row));
+  }
+
+  const std::string first = forecast.timestamps().empty()
+                                ? "-"
+                                : FormatHumanTime(forecast.timestamps(0));
+  return absl::StrCat("model ", forecast.model(), " version ",
+                      forecast.version(), ": ", forecast.values_size(),
+                      " points from ", first, DescribeSpacing(forecast), "\n",
+                      table.Render());
+}
+
+std::string FormatForecastCsv(const v1::ForecastResponse& forecast,
+                              const std::string& value_name) {
+  std::string text = absl::StrCat("timestamp,", value_name);
+  for (const v1::QuantileForecast& band : forecast.quantiles()) {
+    absl::StrAppend(&text, ",", QuantileHeader(band.quantile()));
+  }
+  text.push_back('\n');
+
+  // Seven significant digits: what a float32 network actually computed.
+  for (int i = 0; i < forecast.values_size(); ++i) {
+    const int64_t time =
+        i < forecast.timestamps_size() ? forecast.timestamps(i) : 0;
+    absl::StrAppend(&text, FormatIsoTime(time), ",",
+                    absl::StrFormat("%.7g", forecast.values(i)));
+    for (const v1::QuantileForecast& band : forecast.quantiles()) {
+      absl::StrAppend(&text, ",",
+                      i < band.values_size()
+                          ? absl::StrFormat("%.7g", band.values(i))
+                          : "");
+    }
+    text.push_back('\n');
+  }
+  return text;
+}
+
+absl::StatusOr<std::string> FormatForecastJson(
+    const v1::ForecastResponse& forecast) {
+  google::protobuf::util::JsonPrintOptions options;
+  options.add_whitespace = true;
+  options.always_print_primitive_fields = true;
+  std::string json;
+  const auto status =
+      google::protobuf::util::MessageToJsonString(forecast, &json, options);
+  if (!status.ok()) {
+    return absl::InternalError(
+        absl::StrCat("converting the forecast to JSON: ", status.ToString()));
+  }
+  return json;
+}
+
+}  // namespace gridcast::ctl
