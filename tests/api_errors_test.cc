@@ -69,6 +69,27 @@ TEST_CASE("bad uploads are refused naming the problem, and nothing is stored",
   CHECK(datasets->empty());
 }
 
+TEST_CASE("an upload cut off mid-stream leaves nothing behind",
+          "[e2e][errors]") {
+  Cluster cluster;
+  grpc::ClientContext context;
+  v1::UploadHistoryResponse response;
+  auto writer = cluster.trainer_stub().UploadHistory(&context, &response);
+  REQUIRE(writer->Write(HourlyChunk({0, 1, 2}, {1, 1, 1})));
+  // The client goes away without closing the stream properly.
+  context.TryCancel();
+  CHECK(writer->Finish().error_code() == grpc::StatusCode::CANCELLED);
+
+  // A complete upload afterwards is the only dataset in the store.
+  v1::UploadHistoryResponse complete;
+  REQUIRE(cluster.UploadChunks({HourlyChunk({0, 1, 2}, {2, 2, 2})}, &complete)
+              .ok());
+  const auto stored = cluster.trainer().store()->ListDatasets();
+  REQUIRE(stored.ok());
+  REQUIRE(stored->size() == 1);
+  CHECK(stored->front().id() == complete.dataset().id());
+}
+
 TEST_CASE("a training job for a missing dataset or with a bad spec is refused",
           "[e2e][errors]") {
   Cluster cluster;
