@@ -3,11 +3,18 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/reflection.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "common/log.h"
+
+ABSL_FLAG(std::string, log_level, "info", "debug, info, warning or error");
+ABSL_FLAG(int, max_message_bytes, 64 << 20, "largest gRPC message, bytes");
+ABSL_FLAG(int, shutdown_grace_ms, 10'000,
+          "how long calls in flight may finish after SIGTERM");
 
 namespace gridcast {
 
@@ -31,7 +38,22 @@ std::vector<char*> ParseFlagsWithEnvironment(int argc, char** argv,
       std::exit(2);
     }
   }
-  return absl::ParseCommandLine(argc, argv);
+  std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
+
+  LogLevel level;
+  if (!ParseLogLevel(absl::GetFlag(FLAGS_log_level), &level)) {
+    std::fprintf(stderr, "--log_level=%s: use debug, info, warning or error\n",
+                 absl::GetFlag(FLAGS_log_level).c_str());
+    std::exit(2);
+  }
+  SetMinLogLevel(level);
+  return positional;
+}
+
+int MaxMessageBytesFlag() { return absl::GetFlag(FLAGS_max_message_bytes); }
+
+absl::Duration ShutdownGraceFlag() {
+  return absl::Milliseconds(absl::GetFlag(FLAGS_shutdown_grace_ms));
 }
 
 }  // namespace gridcast

@@ -9,17 +9,23 @@
 #include <vector>
 
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 
 namespace gridcast {
 
 // "poll_interval_ms" -> "GRIDCAST_POLL_INTERVAL_MS".
 std::string EnvironmentNameOf(absl::string_view flag_name);
 
-// Applies environment overrides, then parses argv. Exits with a message
-// naming the variable when an environment value does not parse, as absl
-// does for a bad command-line value. Returns the positional arguments.
+// Applies environment overrides, then parses argv, then applies
+// --log_level. Exits with a message naming the variable or flag when a
+// value does not parse, as absl does for a bad command-line value.
+// Returns the positional arguments.
 std::vector<char*> ParseFlagsWithEnvironment(int argc, char** argv,
                                              absl::string_view usage);
+
+// Flags every server shares (--max_message_bytes, --shutdown_grace_ms).
+int MaxMessageBytesFlag();
+absl::Duration ShutdownGraceFlag();
 
 }  // namespace gridcast
 

@@ -89,10 +89,9 @@ bool ParseLogLevel(absl::string_view text, LogLevel* level) {
 LogLine::LogLine(LogLevel level, absl::string_view event)
     : enabled_(static_cast<int>(level) >= min_level.load()) {
   if (!enabled_) return;
-  line_ = absl::StrCat(
-      absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::Now(),
-                       absl::UTCTimeZone()),
-      " ", LevelName(level), " event=", event);
+  line_ = absl::StrCat(absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::Now(),
+                                        absl::UTCTimeZone()),
+                       " ", LevelName(level), " event=", event);
 }
 
 LogLine::~LogLine() {

@@ -10,10 +10,10 @@
 #define GC_CONCAT_(a, b) GC_CONCAT_INNER_(a, b)
 
 // Returns the status from the enclosing function when it is not OK.
-#define GC_RETURN_IF_ERROR(expr)                 \
-  do {                                           \
-    const ::absl::Status gc_status_ = (expr);    \
-    if (!gc_status_.ok()) return gc_status_;     \
+#define GC_RETURN_IF_ERROR(expr)              \
+  do {                                        \
+    const ::absl::Status gc_status_ = (expr); \
+    if (!gc_status_.ok()) return gc_status_;  \
   } while (false)
 
 // `GC_ASSIGN_OR_RETURN(auto x, MakeX());` binds the value or returns the

@@ -65,19 +65,19 @@ absl::Status ForecasterServiceImpl::RunForecast(
   const int horizon =
       request.horizon() == 0 ? model->horizon() : request.horizon();
   if (horizon > model->horizon()) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "horizon=%d exceeds the %d points model %s forecasts", horizon,
-        model->horizon(), request.model()));
+    return absl::InvalidArgumentError(
+        absl::StrFormat("horizon=%d exceeds the %d points model %s forecasts",
+                        horizon, model->horizon(), request.model()));
   }
 
   const v1::TimeSeries& history = request.history();
-  GC_RETURN_IF_ERROR(ValidateRegularHistory(
-      history, model->resolution_seconds(), "history"));
+  GC_RETURN_IF_ERROR(
+      ValidateRegularHistory(history, model->resolution_seconds(), "history"));
   const int window = model->input_window();
   if (history.values_size() < window) {
-    return absl::FailedPreconditionError(absl::StrFormat(
-        "history has %d points but model %s reads the last %d",
-        history.values_size(), request.model(), window));
+    return absl::FailedPreconditionError(
+        absl::StrFormat("history has %d points but model %s reads the last %d",
+                        history.values_size(), request.model(), window));
   }
 
   const int64_t last_time = history.timestamps(history.timestamps_size() - 1);

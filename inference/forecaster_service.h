@@ -14,12 +14,11 @@ namespace gridcast {
 class ForecasterServiceImpl final
     : public v1::ForecasterService::CallbackService {
  public:
-  ForecasterServiceImpl(const ModelStore* store,
-                        const ModelRegistry* registry);
+  ForecasterServiceImpl(const ModelStore* store, const ModelRegistry* registry);
 
-  grpc::ServerUnaryReactor* Forecast(
-      grpc::CallbackServerContext* context, const v1::ForecastRequest* request,
-      v1::ForecastResponse* response) override;
+  grpc::ServerUnaryReactor* Forecast(grpc::CallbackServerContext* context,
+                                     const v1::ForecastRequest* request,
+                                     v1::ForecastResponse* response) override;
   grpc::ServerUnaryReactor* ListModels(
       grpc::CallbackServerContext* context,
       const v1::ListModelsRequest* request,

@@ -19,8 +19,9 @@ absl::StatusOr<std::unique_ptr<InferenceServer>> InferenceServer::Start(
   grpc_options.max_message_bytes = options.max_message_bytes;
   grpc_options.health_service_names = {
       std::string(v1::ForecasterService::service_full_name())};
-  GC_ASSIGN_OR_RETURN(server->grpc_server_,
-                      GrpcServer::Start(grpc_options, {server->service_.get()}));
+  GC_ASSIGN_OR_RETURN(
+      server->grpc_server_,
+      GrpcServer::Start(grpc_options, {server->service_.get()}));
 
   // The watcher starts last so that its first load logs after "listening".
   server->watcher_ = std::make_unique<StoreWatcher>(

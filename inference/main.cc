@@ -18,10 +18,6 @@ ABSL_FLAG(int, poll_interval_ms, 1000,
           "how often the store is checked for new versions");
 ABSL_FLAG(int, torch_threads, 1,
           "LibTorch intra-op threads; 1 suits many small concurrent calls");
-ABSL_FLAG(int, max_message_bytes, 64 << 20, "largest gRPC message");
-ABSL_FLAG(int, shutdown_grace_ms, 10'000,
-          "how long calls in flight may finish after SIGTERM");
-ABSL_FLAG(std::string, log_level, "info", "debug, info, warning or error");
 
 int main(int argc, char** argv) {
   gridcast::BlockTerminationSignals();
@@ -29,14 +25,6 @@ int main(int argc, char** argv) {
       argc, argv,
       "gridcast-inference: serves load forecasts over gRPC.\n"
       "Every flag can also be set as GRIDCAST_<FLAG>, e.g. GRIDCAST_STORE.");
-
-  gridcast::LogLevel level;
-  if (!gridcast::ParseLogLevel(absl::GetFlag(FLAGS_log_level), &level)) {
-    gridcast::LogError("bad_flag").Field("log_level",
-                                         absl::GetFlag(FLAGS_log_level));
-    return EXIT_FAILURE;
-  }
-  gridcast::SetMinLogLevel(level);
   gridcast::ConfigureTorchThreads(absl::GetFlag(FLAGS_torch_threads));
 
   gridcast::InferenceServerOptions options;
@@ -44,7 +32,7 @@ int main(int argc, char** argv) {
   options.listen_address = absl::GetFlag(FLAGS_listen);
   options.watcher.poll_interval =
       absl::Milliseconds(absl::GetFlag(FLAGS_poll_interval_ms));
-  options.max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
+  options.max_message_bytes = gridcast::MaxMessageBytesFlag();
 
   auto server = gridcast::InferenceServer::Start(options);
   if (!server.ok()) {
@@ -52,12 +40,8 @@ int main(int argc, char** argv) {
         .Field("reason", server.status());
     return EXIT_FAILURE;
   }
-
-  gridcast::WaitForTerminationSignal();
-  gridcast::LogInfo("inference_draining")
-      .Field("grace_ms", absl::GetFlag(FLAGS_shutdown_grace_ms));
-  (*server)->Shutdown(
-      absl::Milliseconds(absl::GetFlag(FLAGS_shutdown_grace_ms)));
-  gridcast::LogInfo("inference_stopped");
+  gridcast::ServeUntilTerminated(
+      "inference", [&](absl::Duration grace) { (*server)->Shutdown(grace); },
+      gridcast::ShutdownGraceFlag());
   return EXIT_SUCCESS;
 }

@@ -16,9 +16,9 @@ absl::Status SmokeTest(const ForecastModel& model) {
   GC_ASSIGN_OR_RETURN(const std::vector<double> forecast,
                       model.Predict(window.data(), &first_time, 1));
   if (static_cast<int>(forecast.size()) != model.horizon()) {
-    return absl::DataLossError(absl::StrCat(
-        "smoke forecast has ", forecast.size(), " points, expected ",
-        model.horizon()));
+    return absl::DataLossError(
+        absl::StrCat("smoke forecast has ", forecast.size(),
+                     " points, expected ", model.horizon()));
   }
   return absl::OkStatus();
 }

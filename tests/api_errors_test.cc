@@ -97,20 +97,18 @@ TEST_CASE("a training job for a missing dataset or with a bad spec is refused",
 
   grpc::ClientContext missing_context;
   const grpc::Status missing = cluster.trainer_stub().CreateTrainingJob(
-      &missing_context, QuickJob("feeder-4", "ds-0000000000000000"),
-      &response);
+      &missing_context, QuickJob("feeder-4", "ds-0000000000000000"), &response);
   CHECK(missing.error_code() == grpc::StatusCode::NOT_FOUND);
   CHECK_THAT(missing.error_message(), Contains("dataset_ids[0]"));
 
   v1::UploadHistoryResponse uploaded;
   REQUIRE(cluster
-              .Upload("feeder-4", kSyntheticStartTime,
-                      SyntheticHourlyLoad(200), &uploaded)
+              .Upload("feeder-4", kSyntheticStartTime, SyntheticHourlyLoad(200),
+                      &uploaded)
               .ok());
   grpc::ClientContext short_context;
   const grpc::Status too_short = cluster.trainer_stub().CreateTrainingJob(
-      &short_context, QuickJob("feeder-4", uploaded.dataset().id()),
-      &response);
+      &short_context, QuickJob("feeder-4", uploaded.dataset().id()), &response);
   CHECK(too_short.error_code() == grpc::StatusCode::FAILED_PRECONDITION);
   CHECK_THAT(too_short.error_message(), Contains("200 points"));
 
@@ -118,18 +116,16 @@ TEST_CASE("a training job for a missing dataset or with a bad spec is refused",
       QuickJob("feeder-4", uploaded.dataset().id());
   bad_spec.mutable_spec()->set_horizon(-3);
   grpc::ClientContext spec_context;
-  const grpc::Status spec_status =
-      cluster.trainer_stub().CreateTrainingJob(&spec_context, bad_spec,
-                                               &response);
+  const grpc::Status spec_status = cluster.trainer_stub().CreateTrainingJob(
+      &spec_context, bad_spec, &response);
   CHECK(spec_status.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
   CHECK_THAT(spec_status.error_message(), Contains("spec.horizon=-3"));
 
   v1::CreateTrainingJobRequest bad_name =
       QuickJob("../etc", uploaded.dataset().id());
   grpc::ClientContext name_context;
-  const grpc::Status name_status =
-      cluster.trainer_stub().CreateTrainingJob(&name_context, bad_name,
-                                               &response);
+  const grpc::Status name_status = cluster.trainer_stub().CreateTrainingJob(
+      &name_context, bad_name, &response);
   CHECK(name_status.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
   CHECK_THAT(name_status.error_message(), Contains("model="));
 }
@@ -140,14 +136,15 @@ grpc::Status CallForecast(Cluster& cluster, const v1::ForecastRequest& request,
   return cluster.forecaster_stub().Forecast(&context, request, response);
 }
 
-TEST_CASE("forecast errors: unknown model, not loaded, short history, "
-          "long horizon, malformed history",
-          "[e2e][errors]") {
+TEST_CASE(
+    "forecast errors: unknown model, not loaded, short history, "
+    "long horizon, malformed history",
+    "[e2e][errors]") {
   Cluster cluster(ClusterOptions{/*inference_polls=*/false});
   const std::vector<double> load = SyntheticHourlyLoad(10 * 7 * 24);
   v1::UploadHistoryResponse uploaded;
-  REQUIRE(cluster.Upload("feeder-5", kSyntheticStartTime, load, &uploaded)
-              .ok());
+  REQUIRE(
+      cluster.Upload("feeder-5", kSyntheticStartTime, load, &uploaded).ok());
   v1::CreateTrainingJobRequest job =
       QuickJob("feeder-5", uploaded.dataset().id());
   job.mutable_options()->set_max_epochs(2);
@@ -216,8 +213,8 @@ TEST_CASE("a corrupt version is refused and the previous one keeps serving",
   Cluster cluster(ClusterOptions{/*inference_polls=*/false});
   const std::vector<double> load = SyntheticHourlyLoad(10 * 7 * 24);
   v1::UploadHistoryResponse uploaded;
-  REQUIRE(cluster.Upload("feeder-6", kSyntheticStartTime, load, &uploaded)
-              .ok());
+  REQUIRE(
+      cluster.Upload("feeder-6", kSyntheticStartTime, load, &uploaded).ok());
   v1::CreateTrainingJobRequest job =
       QuickJob("feeder-6", uploaded.dataset().id());
   job.mutable_options()->set_max_epochs(2);
@@ -228,7 +225,8 @@ TEST_CASE("a corrupt version is refused and the previous one keeps serving",
   // Version 2 is a copy of version 1 whose weights lost a byte on disk.
   const std::string model_dir = cluster.store_root() + "/models/feeder-6";
   REQUIRE(CreateDirectories(model_dir + "/2").ok());
-  const std::string manifest = *ReadFileToString(model_dir + "/1/manifest.json");
+  const std::string manifest =
+      *ReadFileToString(model_dir + "/1/manifest.json");
   std::string weights = *ReadFileToString(model_dir + "/1/weights.pt");
   weights[weights.size() / 2] ^= 0x40;
   REQUIRE(WriteFileDurably(model_dir + "/2/manifest.json", manifest).ok());

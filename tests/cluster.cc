@@ -97,9 +97,7 @@ v1::TrainingJob Cluster::TrainAndWait(
 
 bool Cluster::WaitForServedVersion(const std::string& model, int64_t version) {
   return WaitFor(
-      [&] {
-        return inference_->registry()->ServedVersion(model) >= version;
-      },
+      [&] { return inference_->registry()->ServedVersion(model) >= version; },
       std::chrono::seconds(30));
 }
 

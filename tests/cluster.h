@@ -48,8 +48,9 @@ class Cluster {
 
   // Creates the job and follows WatchTrainingJob to its end; returns the
   // final job and appends every epoch seen to `epochs` when given.
-  v1::TrainingJob TrainAndWait(const v1::CreateTrainingJobRequest& request,
-                               std::vector<v1::EpochProgress>* epochs = nullptr);
+  v1::TrainingJob TrainAndWait(
+      const v1::CreateTrainingJobRequest& request,
+      std::vector<v1::EpochProgress>* epochs = nullptr);
 
   // Waits until inference serves at least `version` of `model`.
   bool WaitForServedVersion(const std::string& model, int64_t version);

@@ -30,8 +30,7 @@ std::string UploadSynthetic(Cluster& cluster, const std::string& series,
   return uploaded.dataset().id();
 }
 
-TEST_CASE("upload, train, hot-reload and forecast end to end",
-          "[e2e]") {
+TEST_CASE("upload, train, hot-reload and forecast end to end", "[e2e]") {
   Cluster cluster;
   // One more day than is uploaded, to score the forecast against.
   const std::vector<double> truth = SyntheticHourlyLoad(kHistoryHours + 24);
@@ -103,8 +102,8 @@ TEST_CASE("fine-tuning publishes version 2 while forecasts never fail",
   CHECK(job.base().version() == 1);
 
   REQUIRE(cluster.WaitForServedVersion("feeder-2", 2));
-  REQUIRE(WaitFor([&] { return answered_by_v2 > 0; },
-                  std::chrono::seconds(10)));
+  REQUIRE(
+      WaitFor([&] { return answered_by_v2 > 0; }, std::chrono::seconds(10)));
   stop = true;
   caller.join();
   CHECK(calls > 0);
@@ -163,6 +162,31 @@ TEST_CASE("a job can be cancelled and publishes nothing", "[e2e]") {
             ->ListVersions("feeder-3")
             .value_or(std::vector<int64_t>{})
             .empty());
+}
+
+}  // namespace
+}  // namespace gridcast::testing
+
+namespace gridcast::testing {
+namespace {
+
+TEST_CASE("the same job with the same seed publishes identical weights",
+          "[e2e]") {
+  Cluster cluster;
+  const std::vector<double> load = SyntheticHourlyLoad(kHistoryHours);
+  const std::string dataset = UploadSynthetic(cluster, "feeder-7", load);
+
+  std::vector<std::string> checksums;
+  for (const char* model : {"feeder-7a", "feeder-7b"}) {
+    v1::CreateTrainingJobRequest request = QuickJob(model, dataset);
+    request.mutable_options()->set_max_epochs(3);
+    request.mutable_spec()->mutable_mlp()->set_dropout(0.1);
+    REQUIRE(cluster.TrainAndWait(request).state() == v1::JOB_STATE_SUCCEEDED);
+    const auto manifest = cluster.trainer().store()->ReadManifest(model, 1);
+    REQUIRE(manifest.ok());
+    checksums.push_back(manifest->weights_sha256());
+  }
+  CHECK(checksums[0] == checksums[1]);
 }
 
 }  // namespace

@@ -110,23 +110,22 @@ TEST_CASE("weights whose shapes differ from the manifest's spec are refused",
   CHECK_THAT(std::string(model.status().message()),
              Catch::Matchers::Contains("shape"));
 
-  const auto truncated = ForecastModel::Load(
-      manifest, weights->substr(0, weights->size() / 2), 1);
+  const auto truncated =
+      ForecastModel::Load(manifest, weights->substr(0, weights->size() / 2), 1);
   CHECK(truncated.status().code() == absl::StatusCode::kDataLoss);
 }
 
-TEST_CASE("calendar features put Monday midnight at phase zero",
-          "[network]") {
+TEST_CASE("calendar features put Monday midnight at phase zero", "[network]") {
   store::v1::Normalisation unit;
   unit.set_stddev(1);
   std::vector<float> features(FeatureCount(1));
   const double value = 0;
   // 2024-01-01 00:00 UTC was a Monday.
   BuildFeatures(&value, 1, 1704067200, unit, features.data());
-  CHECK(features[1] == Approx(0));  // sin(hour of day)
-  CHECK(features[2] == Approx(1));  // cos(hour of day)
+  CHECK(features[1] == Approx(0));               // sin(hour of day)
+  CHECK(features[2] == Approx(1));               // cos(hour of day)
   CHECK(features[3] == Approx(0).margin(1e-6));  // sin(day of week)
-  CHECK(features[4] == Approx(1));  // cos(day of week)
+  CHECK(features[4] == Approx(1));               // cos(day of week)
 
   // Six in the morning on a Thursday.
   BuildFeatures(&value, 1, 1704067200 + 3 * 86400 + 6 * 3600, unit,

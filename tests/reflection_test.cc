@@ -5,21 +5,21 @@
 #include <string>
 #include <vector>
 
-#include <catch2/catch.hpp>
 #include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/wire_format_lite.h>
 #include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/impl/codegen/client_unary_call.h>
 #include <grpcpp/impl/codegen/sync_stream.h>
+#include <catch2/catch.hpp>
 
 #include "tests/cluster.h"
 
 namespace gridcast::testing {
 namespace {
 
-using google::protobuf::io::CodedInputStream;
 using google::protobuf::internal::WireFormatLite;
+using google::protobuf::io::CodedInputStream;
 
 std::string ToString(const grpc::ByteBuffer& buffer) {
   std::vector<grpc::Slice> slices;
@@ -89,8 +89,8 @@ std::vector<std::string> ListServicesByReflection(
 // grpc.health.v1.Health/Check; returns the status enum (1 is SERVING).
 int HealthStatus(const std::shared_ptr<grpc::Channel>& channel,
                  const std::string& service) {
-  const grpc::internal::RpcMethod method(
-      "/grpc.health.v1.Health/Check", grpc::internal::RpcMethod::NORMAL_RPC);
+  const grpc::internal::RpcMethod method("/grpc.health.v1.Health/Check",
+                                         grpc::internal::RpcMethod::NORMAL_RPC);
   std::string request;
   if (!service.empty()) {
     request.push_back('\x0a');
@@ -129,8 +129,8 @@ TEST_CASE("health reports SERVING for the server and its service",
   Cluster cluster;
   constexpr int kServing = 1;
   CHECK(HealthStatus(cluster.trainer_channel(), "") == kServing);
-  CHECK(HealthStatus(cluster.trainer_channel(),
-                     "gridcast.v1.TrainerService") == kServing);
+  CHECK(HealthStatus(cluster.trainer_channel(), "gridcast.v1.TrainerService") ==
+        kServing);
   CHECK(HealthStatus(cluster.inference_channel(),
                      "gridcast.v1.ForecasterService") == kServing);
 }

@@ -60,8 +60,8 @@ export GRIDCAST_TRAINER="127.0.0.1:$trainer_port"
 export GRIDCAST_FORECASTER="127.0.0.1:$inference_port"
 ctl=build/tools/gridcastctl
 
-step "Generating 12 weeks of hourly load for feeder-17"
-"$ctl" sample --out "$demo/feeder-17.csv" --days 84 --seed 17
+step "Generating 26 weeks of hourly load for feeder-17"
+"$ctl" sample --out "$demo/feeder-17.csv" --days 182 --seed 17
 head -4 "$demo/feeder-17.csv"
 
 step "Uploading it"

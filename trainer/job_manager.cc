@@ -72,8 +72,9 @@ absl::Status JobManager::ValidateRequest(v1::CreateTrainingJobRequest* request,
     absl::StatusOr<v1::Dataset> dataset =
         store_->GetDataset(request->dataset_ids(i));
     if (!dataset.ok()) {
-      return absl::Status(dataset.status().code(),
-                          absl::StrCat(field, ": ", dataset.status().message()));
+      return absl::Status(
+          dataset.status().code(),
+          absl::StrCat(field, ": ", dataset.status().message()));
     }
     if (!datasets.empty() && dataset->resolution_seconds() !=
                                  datasets.front().resolution_seconds()) {
@@ -118,11 +119,10 @@ absl::Status JobManager::ValidateRequest(v1::CreateTrainingJobRequest* request,
       ResolveTrainingOptions(resolution, request->mutable_options()));
 
   for (const v1::Dataset& dataset : datasets) {
-    GC_RETURN_IF_ERROR(SplitSeries(dataset.points(),
-                                   request->spec().input_window(),
-                                   request->spec().horizon(),
-                                   request->options(), dataset.id())
-                           .status());
+    GC_RETURN_IF_ERROR(
+        SplitSeries(dataset.points(), request->spec().input_window(),
+                    request->spec().horizon(), request->options(), dataset.id())
+            .status());
   }
   return absl::OkStatus();
 }
@@ -349,8 +349,8 @@ absl::StatusOr<int64_t> JobManager::TrainAndPublish(const std::string& job_id) {
   }
   VersionArtifacts base;
   if (job.has_base()) {
-    GC_ASSIGN_OR_RETURN(base, store_->ReadVersion(job.base().name(),
-                                                  job.base().version()));
+    GC_ASSIGN_OR_RETURN(
+        base, store_->ReadVersion(job.base().name(), job.base().version()));
     input.base = &base;
     input.base_ref = job.base();
   }
@@ -366,9 +366,8 @@ absl::StatusOr<int64_t> JobManager::TrainAndPublish(const std::string& job_id) {
         &epoch);
   };
   callbacks.on_evaluating = [this, &job_id] {
-    Update(job_id, [](v1::TrainingJob* j) {
-      j->set_state(v1::JOB_STATE_EVALUATING);
-    });
+    Update(job_id,
+           [](v1::TrainingJob* j) { j->set_state(v1::JOB_STATE_EVALUATING); });
   };
   callbacks.cancelled = [this, &job_id] { return CancelRequested(job_id); };
 

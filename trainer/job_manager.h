@@ -81,7 +81,8 @@ class JobManager {
   void Update(const std::string& job_id,
               const std::function<void(v1::TrainingJob*)>& change,
               const v1::EpochProgress* epoch = nullptr);
-  void UpdateLocked(Job* job, const std::function<void(v1::TrainingJob*)>& change,
+  void UpdateLocked(Job* job,
+                    const std::function<void(v1::TrainingJob*)>& change,
                     const v1::EpochProgress* epoch)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   bool CancelRequested(const std::string& job_id) const;

@@ -19,10 +19,6 @@ ABSL_FLAG(int, torch_threads, 0,
           "LibTorch intra-op threads for training; 0 uses every core");
 ABSL_FLAG(int64_t, max_upload_points, 5'000'000,
           "most points one UploadHistory may carry");
-ABSL_FLAG(int, max_message_bytes, 64 << 20, "largest gRPC message");
-ABSL_FLAG(int, shutdown_grace_ms, 10'000,
-          "how long calls in flight may finish after SIGTERM");
-ABSL_FLAG(std::string, log_level, "info", "debug, info, warning or error");
 
 int main(int argc, char** argv) {
   gridcast::BlockTerminationSignals();
@@ -30,14 +26,6 @@ int main(int argc, char** argv) {
       argc, argv,
       "gridcast-trainer: trains load-forecasting networks.\n"
       "Every flag can also be set as GRIDCAST_<FLAG>, e.g. GRIDCAST_STORE.");
-
-  gridcast::LogLevel level;
-  if (!gridcast::ParseLogLevel(absl::GetFlag(FLAGS_log_level), &level)) {
-    gridcast::LogError("bad_flag").Field("log_level",
-                                         absl::GetFlag(FLAGS_log_level));
-    return EXIT_FAILURE;
-  }
-  gridcast::SetMinLogLevel(level);
   gridcast::ConfigureTorchThreads(absl::GetFlag(FLAGS_torch_threads));
 
   gridcast::TrainerServerOptions options;
@@ -45,19 +33,15 @@ int main(int argc, char** argv) {
   options.listen_address = absl::GetFlag(FLAGS_listen);
   options.jobs.workers = absl::GetFlag(FLAGS_workers);
   options.upload_limits.max_points = absl::GetFlag(FLAGS_max_upload_points);
-  options.max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
+  options.max_message_bytes = gridcast::MaxMessageBytesFlag();
 
   auto server = gridcast::TrainerServer::Start(options);
   if (!server.ok()) {
     gridcast::LogError("trainer_start_failed").Field("reason", server.status());
     return EXIT_FAILURE;
   }
-
-  gridcast::WaitForTerminationSignal();
-  gridcast::LogInfo("trainer_draining")
-      .Field("grace_ms", absl::GetFlag(FLAGS_shutdown_grace_ms));
-  (*server)->Shutdown(
-      absl::Milliseconds(absl::GetFlag(FLAGS_shutdown_grace_ms)));
-  gridcast::LogInfo("trainer_stopped");
+  gridcast::ServeUntilTerminated(
+      "trainer", [&](absl::Duration grace) { (*server)->Shutdown(grace); },
+      gridcast::ShutdownGraceFlag());
   return EXIT_SUCCESS;
 }

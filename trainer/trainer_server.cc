@@ -8,8 +8,8 @@ namespace gridcast {
 absl::StatusOr<std::unique_ptr<TrainerServer>> TrainerServer::Start(
     const TrainerServerOptions& options) {
   auto server = std::unique_ptr<TrainerServer>(new TrainerServer());
-  GC_ASSIGN_OR_RETURN(server->store_,
-                      ModelStore::Open(options.store_root, /*read_only=*/false));
+  GC_ASSIGN_OR_RETURN(server->store_, ModelStore::Open(options.store_root,
+                                                       /*read_only=*/false));
   server->jobs_ =
       std::make_unique<JobManager>(server->store_.get(), options.jobs);
   server->service_ = std::make_unique<TrainerServiceImpl>(
@@ -20,8 +20,9 @@ absl::StatusOr<std::unique_ptr<TrainerServer>> TrainerServer::Start(
   grpc_options.max_message_bytes = options.max_message_bytes;
   grpc_options.health_service_names = {
       std::string(v1::TrainerService::service_full_name())};
-  GC_ASSIGN_OR_RETURN(server->grpc_server_,
-                      GrpcServer::Start(grpc_options, {server->service_.get()}));
+  GC_ASSIGN_OR_RETURN(
+      server->grpc_server_,
+      GrpcServer::Start(grpc_options, {server->service_.get()}));
 
   LogInfo("trainer_listening")
       .Field("address", options.listen_address)

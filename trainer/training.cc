@@ -79,8 +79,7 @@ WindowTensors MakeTensors(const std::vector<store::v1::StoredSeries>& series,
                   normalisation, feature_data + i * features);
     for (int h = 0; h < horizon; ++h) {
       target_data[i * horizon + h] = static_cast<float>(
-          (values[origin + h] - normalisation.mean()) /
-          normalisation.stddev());
+          (values[origin + h] - normalisation.mean()) / normalisation.stddev());
     }
   }
   return tensors;
@@ -115,8 +114,8 @@ absl::StatusOr<store::v1::Normalisation> FitNormalisation(
 double MeanLoss(ForecastNetworkImpl& network, const WindowTensors& data) {
   torch::NoGradGuard no_grad;
   network.eval();
-  const torch::Tensor loss = torch::mse_loss(
-      network.forward(data.features), data.targets);
+  const torch::Tensor loss =
+      torch::mse_loss(network.forward(data.features), data.targets);
   return loss.item<double>();
 }
 
@@ -148,11 +147,10 @@ struct FitResult {
 // network holding the parameters of its best validation epoch.
 FitResult Fit(ForecastNetworkImpl& network, const WindowTensors& train,
               const WindowTensors& validation,
-              const v1::TrainingOptions& options,
+              const v1::TrainingOptions& options, at::Generator& generator,
               const TrainingCallbacks& callbacks) {
   torch::optim::Adam optimizer(
-      network.parameters(),
-      torch::optim::AdamOptions(options.learning_rate()));
+      network.parameters(), torch::optim::AdamOptions(options.learning_rate()));
   const int64_t count = train.features.size(0);
 
   double best_loss = MeanLoss(network, validation);
@@ -163,7 +161,7 @@ FitResult Fit(ForecastNetworkImpl& network, const WindowTensors& train,
   for (int epoch = 1; epoch <= options.max_epochs(); ++epoch) {
     const auto started = std::chrono::steady_clock::now();
     network.train();
-    const torch::Tensor order = torch::randperm(count, torch::kLong);
+    const torch::Tensor order = torch::randperm(count, generator, torch::kLong);
     double loss_sum = 0;
 
     for (int64_t begin = 0; begin < count; begin += options.batch_size()) {
@@ -174,9 +172,9 @@ FitResult Fit(ForecastNetworkImpl& network, const WindowTensors& train,
       const int64_t end = std::min(count, begin + options.batch_size());
       const torch::Tensor batch = order.slice(/*dim=*/0, begin, end);
       optimizer.zero_grad();
-      const torch::Tensor loss =
-          torch::mse_loss(network.forward(train.features.index_select(0, batch)),
-                          train.targets.index_select(0, batch));
+      const torch::Tensor loss = torch::mse_loss(
+          network.forward(train.features.index_select(0, batch)),
+          train.targets.index_select(0, batch));
       loss.backward();
       optimizer.step();
       loss_sum += loss.item<double>() * (end - begin);
@@ -251,8 +249,8 @@ v1::Evaluation Evaluate(ForecastNetworkImpl& network,
             SeasonalNaiveForecast(values, origin, horizon, season_points);
         for (int h = 0; h < horizon; ++h) {
           const double actual = values[origin + h];
-          model_errors.Add(actual, Denormalise(predicted[w * horizon + h],
-                                               normalisation));
+          model_errors.Add(
+              actual, Denormalise(predicted[w * horizon + h], normalisation));
           naive_errors.Add(actual, naive[h]);
         }
         model_errors.EndWindow();
@@ -277,13 +275,19 @@ v1::Evaluation Evaluate(ForecastNetworkImpl& network,
   return evaluation;
 }
 
+// A network with the base's weights when fine-tuning, else fresh weights
+// drawn from `generator`, which also drives its dropout.
 absl::StatusOr<std::shared_ptr<ForecastNetworkImpl>> PrepareNetwork(
-    const TrainingInput& input, const v1::ArchitectureSpec& spec) {
+    const TrainingInput& input, const v1::ArchitectureSpec& spec,
+    at::Generator& generator) {
   GC_ASSIGN_OR_RETURN(std::shared_ptr<ForecastNetworkImpl> network,
                       BuildNetwork(spec));
   if (input.base != nullptr) {
     GC_RETURN_IF_ERROR(LoadWeights(input.base->weights, network.get()));
+  } else {
+    network->ResetParameters(generator);
   }
+  network->set_generator(generator);
   return network;
 }
 
@@ -341,19 +345,18 @@ absl::Status ResolveTrainingOptions(int64_t resolution_seconds,
   GC_RETURN_IF_ERROR(CheckOption(o.max_epochs() >= 1 && o.max_epochs() <= 10000,
                                  "max_epochs", o.max_epochs(),
                                  "must be between 1 and 10000"));
-  GC_RETURN_IF_ERROR(CheckOption(
-      o.batch_size() >= 1 && o.batch_size() <= 65536, "batch_size",
-      o.batch_size(), "must be between 1 and 65536"));
-  GC_RETURN_IF_ERROR(CheckOption(
-      o.learning_rate() > 0 && o.learning_rate() <= 1, "learning_rate",
-      o.learning_rate(), "must be in (0, 1]"));
-  GC_RETURN_IF_ERROR(CheckOption(o.early_stopping_patience() >= 1,
-                                 "early_stopping_patience",
-                                 o.early_stopping_patience(),
-                                 "must be at least 1"));
-  GC_RETURN_IF_ERROR(CheckOption(
-      o.test_fraction() > 0 && o.test_fraction() < 0.5, "test_fraction",
-      o.test_fraction(), "must be in (0, 0.5)"));
+  GC_RETURN_IF_ERROR(CheckOption(o.batch_size() >= 1 && o.batch_size() <= 65536,
+                                 "batch_size", o.batch_size(),
+                                 "must be between 1 and 65536"));
+  GC_RETURN_IF_ERROR(
+      CheckOption(o.learning_rate() > 0 && o.learning_rate() <= 1,
+                  "learning_rate", o.learning_rate(), "must be in (0, 1]"));
+  GC_RETURN_IF_ERROR(
+      CheckOption(o.early_stopping_patience() >= 1, "early_stopping_patience",
+                  o.early_stopping_patience(), "must be at least 1"));
+  GC_RETURN_IF_ERROR(
+      CheckOption(o.test_fraction() > 0 && o.test_fraction() < 0.5,
+                  "test_fraction", o.test_fraction(), "must be in (0, 0.5)"));
   GC_RETURN_IF_ERROR(CheckOption(
       o.validation_fraction() > 0 && o.validation_fraction() < 0.5,
       "validation_fraction", o.validation_fraction(), "must be in (0, 0.5)"));
@@ -373,11 +376,13 @@ absl::StatusOr<SeriesSplit> SplitSeries(int64_t points, int input_window,
   SeriesSplit split;
   split.points = points;
   split.test_start = points - part(options.test_fraction());
-  split.validation_start = split.test_start - part(options.validation_fraction());
+  split.validation_start =
+      split.test_start - part(options.validation_fraction());
 
   // The first training window needs input_window points of input and a
   // whole horizon of targets before validation starts.
-  const int64_t needed = input_window + horizon + part(options.test_fraction()) +
+  const int64_t needed = input_window + horizon +
+                         part(options.test_fraction()) +
                          part(options.validation_fraction());
   if (split.validation_start < input_window + horizon) {
     return absl::FailedPreconditionError(absl::StrFormat(
@@ -417,14 +422,14 @@ absl::StatusOr<TrainedModel> TrainForecastModel(
     // Fine-tuning keeps the scale the base network learned on.
     normalisation = input.base->manifest.normalisation();
   } else {
-    GC_ASSIGN_OR_RETURN(normalisation,
-                        FitNormalisation(input.series, splits));
+    GC_ASSIGN_OR_RETURN(normalisation, FitNormalisation(input.series, splits));
   }
 
   try {
-    torch::manual_seed(static_cast<uint64_t>(options.seed()));
+    at::Generator generator =
+        MakeGenerator(static_cast<uint64_t>(options.seed()));
     GC_ASSIGN_OR_RETURN(std::shared_ptr<ForecastNetworkImpl> network,
-                        PrepareNetwork(input, spec));
+                        PrepareNetwork(input, spec, generator));
     const WindowTensors train =
         MakeTensors(input.series, train_windows, spec.input_window(),
                     spec.horizon(), normalisation);
@@ -440,7 +445,7 @@ absl::StatusOr<TrainedModel> TrainForecastModel(
                static_cast<int64_t>(validation_windows.size()))
         .Field("fine_tune", input.base != nullptr);
     const FitResult fit =
-        Fit(*network, train, validation, options, callbacks);
+        Fit(*network, train, validation, options, generator, callbacks);
     if (fit.cancelled) {
       return absl::CancelledError("the job was cancelled during training");
     }
@@ -456,8 +461,8 @@ absl::StatusOr<TrainedModel> TrainForecastModel(
     result.epochs_run = fit.epochs_run;
     return result;
   } catch (const c10::Error& error) {
-    return absl::InternalError(absl::StrCat(
-        "LibTorch failed during training: ", error.what_without_backtrace()));
+    return absl::InternalError(absl::StrCat("LibTorch failed during training: ",
+                                            error.what_without_backtrace()));
   }
 }
 

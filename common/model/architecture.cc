@@ -42,8 +42,8 @@ absl::Status ResolveMlp(v1::MlpSpec* mlp) {
 absl::Status ResolveArchitecture(v1::ArchitectureSpec* spec) {
   if (spec->input_window() == 0) spec->set_input_window(kDefaultInputWindow);
   if (spec->horizon() == 0) spec->set_horizon(kDefaultHorizon);
-  absl::Status status = CheckRange("spec.input_window", spec->input_window(),
-                                   1, kMaxInputWindow);
+  absl::Status status =
+      CheckRange("spec.input_window", spec->input_window(), 1, kMaxInputWindow);
   if (!status.ok()) return status;
   status = CheckRange("spec.horizon", spec->horizon(), 1, kMaxHorizon);
   if (!status.ok()) return status;

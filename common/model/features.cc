@@ -42,8 +42,8 @@ void BuildFeatures(const double* window, int input_window,
   }
 
   const double day = 2 * M_PI * Phase(first_forecast_time, kSecondsPerDay);
-  const double week = 2 * M_PI * Phase(first_forecast_time + kMondayShift,
-                                       kSecondsPerWeek);
+  const double week =
+      2 * M_PI * Phase(first_forecast_time + kMondayShift, kSecondsPerWeek);
   float* calendar = out + input_window;
   calendar[0] = static_cast<float>(std::sin(day));
   calendar[1] = static_cast<float>(std::cos(day));

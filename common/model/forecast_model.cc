@@ -23,15 +23,14 @@ void ConfigureTorchThreads(int intra_op_threads) {
 std::string TorchVersion() { return TORCH_VERSION; }
 
 absl::StatusOr<std::unique_ptr<ForecastModel>> ForecastModel::Load(
-    store::v1::Manifest manifest, const std::string& weights,
-    int64_t version) {
+    store::v1::Manifest manifest, const std::string& weights, int64_t version) {
   GC_RETURN_IF_ERROR(ResolveArchitecture(manifest.mutable_spec()));
   if (!(manifest.normalisation().stddev() > 0) ||
       !std::isfinite(manifest.normalisation().mean())) {
-    return absl::DataLossError(absl::StrCat(
-        "manifest normalisation is unusable: mean=",
-        manifest.normalisation().mean(),
-        " stddev=", manifest.normalisation().stddev()));
+    return absl::DataLossError(
+        absl::StrCat("manifest normalisation is unusable: mean=",
+                     manifest.normalisation().mean(),
+                     " stddev=", manifest.normalisation().stddev()));
   }
 
   auto network = std::make_unique<Network>();
@@ -56,9 +55,7 @@ ForecastModel::ForecastModel(store::v1::Manifest manifest, int64_t version,
 
 ForecastModel::~ForecastModel() = default;
 
-const store::v1::Manifest& ForecastModel::manifest() const {
-  return manifest_;
-}
+const store::v1::Manifest& ForecastModel::manifest() const { return manifest_; }
 
 int ForecastModel::input_window() const {
   return manifest_.spec().input_window();
@@ -90,8 +87,8 @@ absl::StatusOr<std::vector<double>> ForecastModel::Predict(
         torch::from_blob(inputs.data(), {count, features}, torch::kFloat32);
     output = network_->module->forward(batch).contiguous();
   } catch (const c10::Error& error) {
-    return absl::InternalError(absl::StrCat("forward pass failed: ",
-                                            error.what_without_backtrace()));
+    return absl::InternalError(
+        absl::StrCat("forward pass failed: ", error.what_without_backtrace()));
   }
 
   const float* raw = output.data_ptr<float>();
@@ -99,9 +96,10 @@ absl::StatusOr<std::vector<double>> ForecastModel::Predict(
   for (size_t i = 0; i < forecast.size(); ++i) {
     forecast[i] = Denormalise(raw[i], manifest_.normalisation());
     if (!std::isfinite(forecast[i])) {
-      return absl::InternalError(absl::StrCat(
-          "model ", manifest_.model(), " produced a non-finite value at "
-          "output ", i));
+      return absl::InternalError(absl::StrCat("model ", manifest_.model(),
+                                              " produced a non-finite value at "
+                                              "output ",
+                                              i));
     }
   }
   return forecast;

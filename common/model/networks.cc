@@ -1,7 +1,10 @@
 #include "common/model/networks.h"
 
+#include <cmath>
 #include <sstream>
 #include <vector>
+
+#include <ATen/CPUGeneratorImpl.h>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -17,14 +20,11 @@ std::string ShapeText(const torch::Tensor& tensor) {
 }  // namespace
 
 MlpNetworkImpl::MlpNetworkImpl(int feature_count, int horizon,
-                               const v1::MlpSpec& spec) {
+                               const v1::MlpSpec& spec)
+    : dropout_(spec.dropout()) {
   int width = feature_count;
   for (int hidden : spec.hidden_sizes()) {
     layers_->push_back(torch::nn::Linear(width, hidden));
-    layers_->push_back(torch::nn::ReLU());
-    if (spec.dropout() > 0) {
-      layers_->push_back(torch::nn::Dropout(spec.dropout()));
-    }
     width = hidden;
   }
   layers_->push_back(torch::nn::Linear(width, horizon));
@@ -32,7 +32,32 @@ MlpNetworkImpl::MlpNetworkImpl(int feature_count, int horizon,
 }
 
 torch::Tensor MlpNetworkImpl::forward(torch::Tensor features) {
-  return layers_->forward(features);
+  torch::Tensor x = features;
+  const size_t last = layers_->size() - 1;
+  for (size_t i = 0; i < last; ++i) {
+    x = torch::relu(layers_[i]->as<torch::nn::Linear>()->forward(x));
+    if (is_training() && dropout_ > 0 && generator_.has_value()) {
+      const torch::Tensor keep =
+          torch::empty_like(x).bernoulli_(1 - dropout_, generator_);
+      x = x * keep / (1 - dropout_);
+    }
+  }
+  return layers_[last]->as<torch::nn::Linear>()->forward(x);
+}
+
+void MlpNetworkImpl::ResetParameters(at::Generator& generator) {
+  // LibTorch's own default for linear layers: U(-1/sqrt(fan_in), ..).
+  torch::NoGradGuard no_grad;
+  for (const auto& module : *layers_) {
+    auto* linear = module->as<torch::nn::Linear>();
+    const double bound = 1.0 / std::sqrt(linear->options.in_features());
+    linear->weight.uniform_(-bound, bound, generator);
+    linear->bias.uniform_(-bound, bound, generator);
+  }
+}
+
+at::Generator MakeGenerator(uint64_t seed) {
+  return at::detail::createCPUGenerator(seed);
 }
 
 absl::StatusOr<std::shared_ptr<ForecastNetworkImpl>> BuildNetwork(
@@ -57,8 +82,8 @@ absl::StatusOr<std::string> SerializeWeights(ForecastNetworkImpl& network) {
     archive.save_to(bytes);
     return bytes.str();
   } catch (const c10::Error& error) {
-    return absl::InternalError(
-        absl::StrCat("cannot serialise weights: ", error.what_without_backtrace()));
+    return absl::InternalError(absl::StrCat("cannot serialise weights: ",
+                                            error.what_without_backtrace()));
   }
 }
 

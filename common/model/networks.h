@@ -17,9 +17,25 @@ namespace gridcast {
 
 // Every network maps features [batch, FeatureCount(input_window)] to the
 // whole horizon at once, [batch, horizon], on the normalised scale.
+//
+// Randomness (initial weights, dropout) comes from a generator the trainer
+// owns, never from LibTorch's global one, so that a job is reproducible
+// even while other jobs or model loads run in the same process.
 class ForecastNetworkImpl : public torch::nn::Module {
  public:
   virtual torch::Tensor forward(torch::Tensor features) = 0;
+
+  // Draws fresh initial weights from `generator`.
+  virtual void ResetParameters(at::Generator& generator) = 0;
+
+  // The generator dropout draws from while training; without one, dropout
+  // is off.
+  void set_generator(c10::optional<at::Generator> generator) {
+    generator_ = std::move(generator);
+  }
+
+ protected:
+  c10::optional<at::Generator> generator_;
 };
 
 // The seed's perceptron: hidden layers of ReLU units (with dropout while
@@ -28,10 +44,15 @@ class MlpNetworkImpl : public ForecastNetworkImpl {
  public:
   MlpNetworkImpl(int feature_count, int horizon, const v1::MlpSpec& spec);
   torch::Tensor forward(torch::Tensor features) override;
+  void ResetParameters(at::Generator& generator) override;
 
  private:
-  torch::nn::Sequential layers_;
+  torch::nn::ModuleList layers_;
+  double dropout_;
 };
+
+// A generator for training, seeded for reproducible runs.
+at::Generator MakeGenerator(uint64_t seed);
 
 // Builds the network a resolved spec (see ResolveArchitecture) describes,
 // with freshly initialised weights from LibTorch's global generator.

@@ -86,4 +86,14 @@ int WaitForTerminationSignal() {
   return signal_number;
 }
 
+void ServeUntilTerminated(absl::string_view server,
+                          const std::function<void(absl::Duration)>& shutdown,
+                          absl::Duration grace) {
+  WaitForTerminationSignal();
+  LogInfo(absl::StrCat(server, "_draining"))
+      .Field("grace_ms", absl::ToInt64Milliseconds(grace));
+  shutdown(grace);
+  LogInfo(absl::StrCat(server, "_stopped"));
+}
+
 }  // namespace gridcast

@@ -4,6 +4,7 @@
 #ifndef GRIDCAST_COMMON_SERVER_SERVER_RUNNER_H_
 #define GRIDCAST_COMMON_SERVER_SERVER_RUNNER_H_
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -11,6 +12,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 
 namespace gridcast {
@@ -61,6 +63,12 @@ class GrpcServer {
 void BlockTerminationSignals();
 // Waits for SIGINT or SIGTERM (blocked beforehand) and returns its number.
 int WaitForTerminationSignal();
+
+// Waits for SIGINT or SIGTERM, then calls `shutdown(grace)` and logs
+// "<server>_draining" and "<server>_stopped" around it.
+void ServeUntilTerminated(absl::string_view server,
+                          const std::function<void(absl::Duration)>& shutdown,
+                          absl::Duration grace);
 
 }  // namespace gridcast
 
