@@ -15,54 +15,12 @@ inference_port=${GRIDCAST_DEMO_INFERENCE_PORT:-50052}
 rm -rf "$demo"
 mkdir -p "$demo"
 
-pids=()
-stop_servers() {
-  local status=$? pid code
-  for pid in "${pids[@]}"; do kill -TERM "$pid" 2> /dev/null || true; done
-  for pid in "${pids[@]}"; do
-    code=0
-    wait "$pid" 2> /dev/null || code=$?
-    if ((code != 0)); then
-      echo "demo: server $pid exited with $code after SIGTERM" >&2
-      status=1
-    fi
-  done
-  exit "$status"
-}
-trap stop_servers EXIT
-
 step() { printf '\n== %s\n' "$*"; }
 
+source tools/lib/servers.sh
 step "Starting the trainer (:$trainer_port) and inference (:$inference_port)"
-"$build/trainer/gridcast-trainer" --store="$demo/store" \
-  --listen="127.0.0.1:$trainer_port" 2> "$demo/trainer.log" &
-pids+=($!)
-"$build/inference/gridcast-inference" --store="$demo/store" \
-  --listen="127.0.0.1:$inference_port" --poll_interval_ms=500 \
-  2> "$demo/inference.log" &
-pids+=($!)
-echo "logs: $demo/trainer.log, $demo/inference.log"
+start_servers "$build" "$demo" "$trainer_port" "$inference_port"
 
-# Waits until a server logs that it listens, or fails if it died.
-wait_listening() {
-  local log=$1 event=$2 pid=$3
-  for _ in $(seq 1 300); do
-    grep -q "event=$event" "$log" && return 0
-    if ! kill -0 "$pid" 2> /dev/null; then
-      echo "demo: the server failed to start; its log:" >&2
-      cat "$log" >&2
-      return 1
-    fi
-    sleep 0.1
-  done
-  echo "demo: no '$event' in $log after 30 s" >&2
-  return 1
-}
-wait_listening "$demo/trainer.log" trainer_listening "${pids[0]}"
-wait_listening "$demo/inference.log" inference_listening "${pids[1]}"
-
-export GRIDCAST_TRAINER="127.0.0.1:$trainer_port"
-export GRIDCAST_FORECASTER="127.0.0.1:$inference_port"
 ctl=$build/tools/gridcastctl
 
 step "Generating 26 weeks of hourly load for feeder-17"

@@ -10,6 +10,7 @@ packages=(
   build-essential cmake ninja-build pkg-config git ca-certificates
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libtorch-dev libabsl-dev catch2 libssl-dev
+  python3 python3-grpcio python3-protobuf
 )
 command -v npm > /dev/null || packages+=(npm)
 
