@@ -106,16 +106,6 @@ int64_t ModelRegistry::ServedVersion(const std::string& model) const {
   return it == models_.end() ? 0 : it->second.served_version;
 }
 
-v1::VersionState ModelRegistry::StateOf(const std::string& model,
-                                        int64_t version) const {
-  absl::ReaderMutexLock lock(&mu_);
-  const auto it = models_.find(model);
-  if (it == models_.end()) return v1::VERSION_STATE_UNSPECIFIED;
-  const auto known = it->second.versions.find(version);
-  return known == it->second.versions.end() ? v1::VERSION_STATE_UNSPECIFIED
-                                            : known->second.state();
-}
-
 std::vector<int64_t> ModelRegistry::Candidates(const std::string& model) const {
   std::vector<int64_t> candidates;
   absl::ReaderMutexLock lock(&mu_);

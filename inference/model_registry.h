@@ -46,9 +46,8 @@ class ModelRegistry {
   void Serve(const std::string& model, int64_t version,
              std::shared_ptr<const ForecastModel> loaded);
 
-  // The version served now (0 if none) and the state of `version`.
+  // The version served now (0 if none).
   int64_t ServedVersion(const std::string& model) const;
-  v1::VersionState StateOf(const std::string& model, int64_t version) const;
   // Versions above the served one that have not been tried yet, highest
   // first.
   std::vector<int64_t> Candidates(const std::string& model) const;

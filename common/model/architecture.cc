@@ -58,24 +58,14 @@ absl::Status ResolveArchitecture(v1::ArchitectureSpec* spec) {
   }
 
   switch (spec->network_case()) {
+    // No network chosen means the perceptron.
     case v1::ArchitectureSpec::NETWORK_NOT_SET:
-      return ResolveMlp(spec->mutable_mlp());
     case v1::ArchitectureSpec::kMlp:
       return ResolveMlp(spec->mutable_mlp());
   }
   return absl::InvalidArgumentError(
       absl::StrFormat("spec.network case %d is not known to this server",
                       static_cast<int>(spec->network_case())));
-}
-
-std::string ArchitectureName(const v1::ArchitectureSpec& spec) {
-  switch (spec.network_case()) {
-    case v1::ArchitectureSpec::kMlp:
-      return "mlp";
-    case v1::ArchitectureSpec::NETWORK_NOT_SET:
-      return "unset";
-  }
-  return "unknown";
 }
 
 }  // namespace gridcast

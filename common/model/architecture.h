@@ -22,9 +22,6 @@ inline constexpr int kMaxHiddenLayers = 16;
 // INVALID_ARGUMENT names the field: "spec.input_window=0 ...".
 absl::Status ResolveArchitecture(v1::ArchitectureSpec* spec);
 
-// "mlp", for logs and manifests.
-std::string ArchitectureName(const v1::ArchitectureSpec& spec);
-
 }  // namespace gridcast
 
 #endif  // GRIDCAST_COMMON_MODEL_ARCHITECTURE_H_
