@@ -6,7 +6,8 @@
 #include "common/names.h"
 #include "common/server/grpc_status.h"
 #include "common/status_macros.h"
-#include "common/timeseries/regular_series.h"
+#include "inference/anomaly_detection.h"
+#include "inference/forecast_inputs.h"
 
 namespace gridcast {
 namespace {
@@ -18,20 +19,20 @@ grpc::ServerUnaryReactor* FinishWith(grpc::CallbackServerContext* context,
   return reactor;
 }
 
-absl::Status CheckRequestShape(const v1::ForecastRequest& request) {
-  GC_RETURN_IF_ERROR(ValidateName("model", request.model()));
-  if (request.version() < 0) {
+absl::Status CheckModelRef(const std::string& model, int64_t version) {
+  GC_RETURN_IF_ERROR(ValidateName("model", model));
+  if (version < 0) {
     return absl::InvalidArgumentError(
-        absl::StrCat("version=", request.version(), " must be 0 or positive"));
+        absl::StrCat("version=", version, " must be 0 or positive"));
   }
+  return absl::OkStatus();
+}
+
+absl::Status CheckRequestShape(const v1::ForecastRequest& request) {
+  GC_RETURN_IF_ERROR(CheckModelRef(request.model(), request.version()));
   if (request.horizon() < 0) {
     return absl::InvalidArgumentError(
         absl::StrCat("horizon=", request.horizon(), " must be 0 or positive"));
-  }
-  if (!request.quantiles().empty()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "quantiles has ", request.quantiles_size(),
-        " levels; quantile forecasts are not served yet, leave it empty"));
   }
   return absl::OkStatus();
 }
@@ -43,15 +44,16 @@ ForecasterServiceImpl::ForecasterServiceImpl(const ModelStore* store,
     : store_(store), registry_(registry) {}
 
 absl::StatusOr<std::shared_ptr<const ForecastModel>>
-ForecasterServiceImpl::AcquireModel(const v1::ForecastRequest& request) const {
+ForecasterServiceImpl::AcquireModel(const std::string& name,
+                                    int64_t version) const {
   absl::StatusOr<std::shared_ptr<const ForecastModel>> model =
-      registry_->Acquire(request.model(), request.version());
+      registry_->Acquire(name, version);
   // A model published since the last poll is in the store but not yet in
   // the registry: that is "not loaded yet", not "does not exist".
-  if (model.status().code() == absl::StatusCode::kNotFound &&
-      request.version() == 0 && store_->ModelExists(request.model())) {
-    return absl::UnavailableError(absl::StrCat(
-        "model ", request.model(), " is not loaded yet; retry shortly"));
+  if (model.status().code() == absl::StatusCode::kNotFound && version == 0 &&
+      store_->ModelExists(name)) {
+    return absl::UnavailableError(
+        absl::StrCat("model ", name, " is not loaded yet; retry shortly"));
   }
   return model;
 }
@@ -60,44 +62,8 @@ absl::Status ForecasterServiceImpl::RunForecast(
     const v1::ForecastRequest& request, v1::ForecastResponse* response) const {
   GC_RETURN_IF_ERROR(CheckRequestShape(request));
   GC_ASSIGN_OR_RETURN(const std::shared_ptr<const ForecastModel> model,
-                      AcquireModel(request));
-
-  const int horizon =
-      request.horizon() == 0 ? model->horizon() : request.horizon();
-  if (horizon > model->horizon()) {
-    return absl::InvalidArgumentError(
-        absl::StrFormat("horizon=%d exceeds the %d points model %s forecasts",
-                        horizon, model->horizon(), request.model()));
-  }
-
-  const v1::TimeSeries& history = request.history();
-  GC_RETURN_IF_ERROR(
-      ValidateRegularHistory(history, model->resolution_seconds(), "history"));
-  const int window = model->input_window();
-  if (history.values_size() < window) {
-    return absl::FailedPreconditionError(
-        absl::StrFormat("history has %d points but model %s reads the last %d",
-                        history.values_size(), request.model(), window));
-  }
-
-  const int64_t last_time = history.timestamps(history.timestamps_size() - 1);
-  const int64_t first_forecast_time = last_time + model->resolution_seconds();
-  const double* window_values =
-      history.values().data() + history.values_size() - window;
-  GC_ASSIGN_OR_RETURN(
-      const std::vector<double> forecast,
-      model->Predict(window_values, &first_forecast_time, /*count=*/1));
-
-  response->set_model(request.model());
-  response->set_version(model->version());
-  response->mutable_values()->Reserve(horizon);
-  response->mutable_timestamps()->Reserve(horizon);
-  for (int h = 0; h < horizon; ++h) {
-    response->add_timestamps(first_forecast_time +
-                             h * model->resolution_seconds());
-    response->add_values(forecast[h]);
-  }
-  return absl::OkStatus();
+                      AcquireModel(request.model(), request.version()));
+  return ComputeForecast(*model, request, response);
 }
 
 grpc::ServerUnaryReactor* ForecasterServiceImpl::Forecast(
@@ -109,6 +75,32 @@ grpc::ServerUnaryReactor* ForecasterServiceImpl::Forecast(
         .Field("model", request->model())
         .Field("series", request->series_id())
         .Field("reason", status);
+  }
+  return FinishWith(context, status);
+}
+
+grpc::ServerUnaryReactor* ForecasterServiceImpl::DetectAnomalies(
+    grpc::CallbackServerContext* context,
+    const v1::DetectAnomaliesRequest* request,
+    v1::DetectAnomaliesResponse* response) {
+  absl::Status status = CheckModelRef(request->model(), request->version());
+  if (status.ok()) {
+    absl::StatusOr<std::shared_ptr<const ForecastModel>> model =
+        AcquireModel(request->model(), request->version());
+    status = model.ok() ? gridcast::DetectAnomalies(**model, *request, response)
+                        : model.status();
+  }
+  if (!status.ok()) {
+    LogDebug("anomalies_refused")
+        .Field("model", request->model())
+        .Field("series", request->series_id())
+        .Field("reason", status);
+  } else if (response->events_size() > 0) {
+    LogInfo("anomalies_found")
+        .Field("model", request->model())
+        .Field("version", response->version())
+        .Field("series", request->series_id())
+        .Field("events", response->events_size());
   }
   return FinishWith(context, status);
 }

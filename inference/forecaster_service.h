@@ -19,6 +19,10 @@ class ForecasterServiceImpl final
   grpc::ServerUnaryReactor* Forecast(grpc::CallbackServerContext* context,
                                      const v1::ForecastRequest* request,
                                      v1::ForecastResponse* response) override;
+  grpc::ServerUnaryReactor* DetectAnomalies(
+      grpc::CallbackServerContext* context,
+      const v1::DetectAnomaliesRequest* request,
+      v1::DetectAnomaliesResponse* response) override;
   grpc::ServerUnaryReactor* ListModels(
       grpc::CallbackServerContext* context,
       const v1::ListModelsRequest* request,
@@ -33,7 +37,7 @@ class ForecasterServiceImpl final
 
  private:
   absl::StatusOr<std::shared_ptr<const ForecastModel>> AcquireModel(
-      const v1::ForecastRequest& request) const;
+      const std::string& model, int64_t version) const;
 
   const ModelStore* const store_;
   const ModelRegistry* const registry_;

@@ -9,19 +9,7 @@
 
 namespace gridcast {
 
-absl::Status SmokeTest(const ForecastModel& model) {
-  const std::vector<double> window(model.input_window(),
-                                   model.manifest().normalisation().mean());
-  const int64_t first_time = model.manifest().create_time();
-  GC_ASSIGN_OR_RETURN(const std::vector<double> forecast,
-                      model.Predict(window.data(), &first_time, 1));
-  if (static_cast<int>(forecast.size()) != model.horizon()) {
-    return absl::DataLossError(
-        absl::StrCat("smoke forecast has ", forecast.size(),
-                     " points, expected ", model.horizon()));
-  }
-  return absl::OkStatus();
-}
+absl::Status SmokeTest(const ForecastModel& model) { return model.SmokeTest(); }
 
 StoreWatcher::StoreWatcher(const ModelStore* store, ModelRegistry* registry,
                            StoreWatcherOptions options)
@@ -97,6 +85,13 @@ absl::StatusOr<std::shared_ptr<const ForecastModel>> StoreWatcher::LoadVersion(
     const std::string& model, int64_t version) const {
   GC_ASSIGN_OR_RETURN(VersionArtifacts artifacts,
                       store_->ReadVersion(model, version));
+  // TODO(issue 4): a rejected version should show VERSION_STATE_REJECTED;
+  // until the registry has that state it is refused like a failed one.
+  if (artifacts.manifest.rejected()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("rejected by the quality gate: ",
+                     artifacts.manifest.rejection_reason()));
+  }
   GC_ASSIGN_OR_RETURN(std::unique_ptr<ForecastModel> loaded,
                       ForecastModel::Load(std::move(artifacts.manifest),
                                           artifacts.weights, version));

@@ -5,6 +5,7 @@
 #include "absl/random/random.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "common/log.h"
 #include "common/model/architecture.h"
 #include "common/names.h"
@@ -26,6 +27,23 @@ std::string NewJobId() {
 }
 
 int64_t NowSeconds() { return absl::ToUnixSeconds(absl::Now()); }
+
+// Every covariate the network reads must be in every dataset it trains on.
+absl::Status CheckCovariatesPresent(const v1::ArchitectureSpec& spec,
+                                    const v1::Dataset& dataset) {
+  for (int c = 0; c < spec.covariates_size(); ++c) {
+    const std::string& name = spec.covariates(c).name();
+    const auto& names = dataset.covariate_names();
+    if (std::find(names.begin(), names.end(), name) == names.end()) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "spec.covariates[%d].name=\"%s\" is not in dataset %s (it has: "
+          "%s)",
+          c, name, dataset.id(),
+          names.empty() ? "no covariates" : absl::StrJoin(names, ", ")));
+    }
+  }
+  return absl::OkStatus();
+}
 
 const char* StateName(v1::JobState state) {
   return v1::JobState_Name(state).c_str() + sizeof("JOB_STATE_") - 1;
@@ -118,11 +136,16 @@ absl::Status JobManager::ValidateRequest(v1::CreateTrainingJobRequest* request,
   GC_RETURN_IF_ERROR(
       ResolveTrainingOptions(resolution, request->mutable_options()));
 
+  if (base->name().empty() && !request->options().frozen_parameters().empty()) {
+    return absl::InvalidArgumentError(
+        "options.frozen_parameters is only for fine-tuning; set base");
+  }
   for (const v1::Dataset& dataset : datasets) {
     GC_RETURN_IF_ERROR(
         SplitSeries(dataset.points(), request->spec().input_window(),
                     request->spec().horizon(), request->options(), dataset.id())
             .status());
+    GC_RETURN_IF_ERROR(CheckCovariatesPresent(request->spec(), dataset));
   }
   return absl::OkStatus();
 }
@@ -380,6 +403,8 @@ absl::StatusOr<int64_t> JobManager::TrainAndPublish(const std::string& job_id) {
   Update(job_id, [&trained](v1::TrainingJob* j) {
     j->set_state(v1::JOB_STATE_PUBLISHING);
     *j->mutable_evaluation() = trained.manifest.evaluation();
+    j->set_rejected(trained.manifest.rejected());
+    j->set_rejection_reason(trained.manifest.rejection_reason());
   });
   return store_->PublishVersion(std::move(trained.manifest), trained.weights);
 }

@@ -7,6 +7,7 @@
 #include <torch/torch.h>
 
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "common/log.h"
 #include "common/model/architecture.h"
@@ -52,50 +53,98 @@ void AddWindows(int series, int64_t begin, int64_t end, int input_window,
   }
 }
 
-struct WindowTensors {
-  torch::Tensor features;  // [windows, FeatureCount(input_window)]
-  torch::Tensor targets;   // [windows, horizon], normalised
+// What the feature builder needs to read any window of the job's series.
+struct FeatureContext {
+  const std::vector<store::v1::StoredSeries>* series = nullptr;
+  // covariates[s][c]: the values of spec covariate c in series s.
+  std::vector<std::vector<const double*>> covariates;
+  FeatureShape shape;
+  std::vector<bool> known_future;
+  FeatureScaling scaling;
+  HolidayCalendar holidays;
 };
 
-WindowTensors MakeTensors(const std::vector<store::v1::StoredSeries>& series,
-                          const std::vector<WindowRef>& windows,
-                          int input_window, int horizon,
-                          const store::v1::Normalisation& normalisation) {
+// Finds each covariate of the spec in every series, by name.
+absl::StatusOr<std::vector<std::vector<const double*>>> FindCovariates(
+    const std::vector<store::v1::StoredSeries>& series,
+    const v1::ArchitectureSpec& spec) {
+  std::vector<std::vector<const double*>> found(series.size());
+  for (size_t s = 0; s < series.size(); ++s) {
+    for (int c = 0; c < spec.covariates_size(); ++c) {
+      const std::string& name = spec.covariates(c).name();
+      const v1::Covariate* match = nullptr;
+      for (const auto& covariate : series[s].covariates()) {
+        if (covariate.name() == name) match = &covariate;
+      }
+      if (match == nullptr) {
+        return absl::FailedPreconditionError(absl::StrFormat(
+            "spec.covariates[%d].name=\"%s\" is not in dataset %s (it has: "
+            "%s)",
+            c, name, series[s].dataset().id(),
+            absl::StrJoin(series[s].dataset().covariate_names(), ", ")));
+      }
+      found[s].push_back(match->values().data());
+    }
+  }
+  return found;
+}
+
+struct WindowTensors {
+  torch::Tensor past;     // [windows, input_window, past channels]
+  torch::Tensor future;   // [windows, horizon, future channels]
+  torch::Tensor targets;  // [windows, horizon], dataset scale
+};
+
+WindowTensors MakeTensors(const FeatureContext& context,
+                          const std::vector<WindowRef>& windows) {
+  const FeatureShape& shape = context.shape;
   const int64_t count = static_cast<int64_t>(windows.size());
-  const int features = FeatureCount(input_window);
-  WindowTensors tensors{torch::empty({count, features}, torch::kFloat32),
-                        torch::empty({count, horizon}, torch::kFloat32)};
-  float* feature_data = tensors.features.data_ptr<float>();
-  float* target_data = tensors.targets.data_ptr<float>();
+  WindowTensors tensors{
+      torch::empty({count, shape.input_window, shape.past_channels()},
+                   torch::kFloat32),
+      torch::empty({count, shape.horizon, shape.future_channels()},
+                   torch::kFloat32),
+      torch::empty({count, shape.horizon}, torch::kFloat32)};
+  float* past = tensors.past.data_ptr<float>();
+  float* future = tensors.future.data_ptr<float>();
+  float* targets = tensors.targets.data_ptr<float>();
 
   for (int64_t i = 0; i < count; ++i) {
-    const store::v1::StoredSeries& source = series[windows[i].series];
-    const double* values = source.values().data();
+    const int s = windows[i].series;
+    const store::v1::StoredSeries& source = (*context.series)[s];
     const int64_t origin = windows[i].origin;
-    const int64_t first_time = source.dataset().start_time() +
-                               origin * source.dataset().resolution_seconds();
+    const int64_t start = origin - shape.input_window;
 
-    BuildFeatures(values + origin - input_window, input_window, first_time,
-                  normalisation, feature_data + i * features);
-    for (int h = 0; h < horizon; ++h) {
-      target_data[i * horizon + h] = static_cast<float>(
-          (values[origin + h] - normalisation.mean()) / normalisation.stddev());
+    WindowSource window;
+    window.load = source.values().data() + start;
+    for (const double* covariate : context.covariates[s]) {
+      window.covariates.push_back(covariate + start);
+    }
+    window.resolution_seconds = source.dataset().resolution_seconds();
+    window.first_forecast_time =
+        source.dataset().start_time() + origin * window.resolution_seconds;
+    BuildWindowFeatures(shape, context.known_future, window, context.scaling,
+                        context.holidays, past + i * shape.past_size(),
+                        future + i * shape.future_size());
+
+    for (int h = 0; h < shape.horizon; ++h) {
+      targets[i * shape.horizon + h] = static_cast<float>(
+          (source.values(origin + h) - context.scaling.load.mean()) /
+          context.scaling.load.stddev());
     }
   }
   return tensors;
 }
 
-// Mean and standard deviation over the training parts of every series.
-absl::StatusOr<store::v1::Normalisation> FitNormalisation(
-    const std::vector<store::v1::StoredSeries>& series,
-    const std::vector<SeriesSplit>& splits) {
+// Mean and standard deviation of values[0, end) of every series.
+store::v1::Normalisation FitScale(const std::vector<const double*>& values,
+                                  const std::vector<SeriesSplit>& splits) {
   double sum = 0, squares = 0;
   int64_t count = 0;
-  for (size_t s = 0; s < series.size(); ++s) {
+  for (size_t s = 0; s < values.size(); ++s) {
     for (int64_t i = 0; i < splits[s].validation_start; ++i) {
-      const double value = series[s].values(i);
-      sum += value;
-      squares += value * value;
+      sum += values[s][i];
+      squares += values[s][i] * values[s][i];
       ++count;
     }
   }
@@ -111,12 +160,52 @@ absl::StatusOr<store::v1::Normalisation> FitNormalisation(
   return normalisation;
 }
 
-double MeanLoss(ForecastNetworkImpl& network, const WindowTensors& data) {
+// Load and covariate scales over the training parts of every series.
+FeatureScaling FitScaling(const FeatureContext& context,
+                          const std::vector<SeriesSplit>& splits) {
+  const auto& series = *context.series;
+  std::vector<const double*> loads;
+  for (const auto& one : series) loads.push_back(one.values().data());
+
+  FeatureScaling scaling;
+  scaling.load = FitScale(loads, splits);
+  for (int c = 0; c < context.shape.covariates; ++c) {
+    std::vector<const double*> values;
+    for (size_t s = 0; s < series.size(); ++s) {
+      values.push_back(context.covariates[s][c]);
+    }
+    scaling.covariates.push_back(FitScale(values, splits));
+  }
+  return scaling;
+}
+
+// MSE of the point forecast plus the pinball loss of every quantile level,
+// all on the dataset scale.
+torch::Tensor Loss(const torch::Tensor& output, const torch::Tensor& targets,
+                   const torch::Tensor& levels) {
+  torch::Tensor loss = torch::mse_loss(output.select(2, 0), targets);
+  if (!levels.defined()) return loss;
+  const torch::Tensor error = targets.unsqueeze(2) - output.slice(2, 1);
+  const torch::Tensor pinball =
+      torch::max(levels * error, (levels - 1) * error);
+  return loss + pinball.mean() * levels.size(0);
+}
+
+double MeanLoss(ForecastNetworkImpl& network, const WindowTensors& data,
+                const torch::Tensor& levels) {
   torch::NoGradGuard no_grad;
   network.eval();
-  const torch::Tensor loss =
-      torch::mse_loss(network.forward(data.features), data.targets);
-  return loss.item<double>();
+  double sum = 0;
+  const int64_t count = data.past.size(0);
+  for (int64_t begin = 0; begin < count; begin += kEvaluationBatch) {
+    const int64_t end = std::min(count, begin + kEvaluationBatch);
+    const torch::Tensor output = network.forward(
+        data.past.slice(0, begin, end), data.future.slice(0, begin, end));
+    sum +=
+        Loss(output, data.targets.slice(0, begin, end), levels).item<double>() *
+        (end - begin);
+  }
+  return sum / count;
 }
 
 // Copies of every parameter, to restore the best epoch at the end.
@@ -143,17 +232,19 @@ struct FitResult {
   bool cancelled = false;
 };
 
-// Adam on MSE with early stopping on the validation windows; leaves the
-// network holding the parameters of its best validation epoch.
-FitResult Fit(ForecastNetworkImpl& network, const WindowTensors& train,
-              const WindowTensors& validation,
+// Adam with early stopping on the validation windows; leaves the network
+// holding the parameters of its best validation epoch. Only `trainable`
+// parameters move.
+FitResult Fit(ForecastNetworkImpl& network,
+              std::vector<torch::Tensor> trainable, const WindowTensors& train,
+              const WindowTensors& validation, const torch::Tensor& levels,
               const v1::TrainingOptions& options, at::Generator& generator,
               const TrainingCallbacks& callbacks) {
   torch::optim::Adam optimizer(
-      network.parameters(), torch::optim::AdamOptions(options.learning_rate()));
-  const int64_t count = train.features.size(0);
+      std::move(trainable), torch::optim::AdamOptions(options.learning_rate()));
+  const int64_t count = train.past.size(0);
 
-  double best_loss = MeanLoss(network, validation);
+  double best_loss = MeanLoss(network, validation, levels);
   std::vector<torch::Tensor> best = Snapshot(network);
   int epochs_since_best = 0;
   FitResult result;
@@ -172,15 +263,16 @@ FitResult Fit(ForecastNetworkImpl& network, const WindowTensors& train,
       const int64_t end = std::min(count, begin + options.batch_size());
       const torch::Tensor batch = order.slice(/*dim=*/0, begin, end);
       optimizer.zero_grad();
-      const torch::Tensor loss = torch::mse_loss(
-          network.forward(train.features.index_select(0, batch)),
-          train.targets.index_select(0, batch));
+      const torch::Tensor loss =
+          Loss(network.forward(train.past.index_select(0, batch),
+                               train.future.index_select(0, batch)),
+               train.targets.index_select(0, batch), levels);
       loss.backward();
       optimizer.step();
       loss_sum += loss.item<double>() * (end - begin);
     }
 
-    const double validation_loss = MeanLoss(network, validation);
+    const double validation_loss = MeanLoss(network, validation, levels);
     const bool improved = validation_loss < best_loss;
     if (improved) {
       best_loss = validation_loss;
@@ -207,21 +299,90 @@ FitResult Fit(ForecastNetworkImpl& network, const WindowTensors& train,
   return result;
 }
 
-// Scores the network and seasonal naive on every test window, in load
-// units.
+// Scores of the model and the baselines, gathered window by window.
+struct Backtest {
+  explicit Backtest(const v1::ArchitectureSpec& spec)
+      : quantiles(std::vector<double>(spec.quantiles().begin(),
+                                      spec.quantiles().end())) {}
+  ErrorAccumulator model, daily, weekly;
+  QuantileAccumulator quantiles;
+  SeasonalScale scale;
+  bool weekly_possible = true;
+};
+
+// Scores one batch of test windows of series `s` in load units.
+void ScoreWindows(ForecastNetworkImpl& network, const FeatureContext& context,
+                  const std::vector<WindowRef>& part,
+                  const std::vector<double>& values, int season_points,
+                  int weekly_season_points, Backtest* backtest) {
+  const int horizon = context.shape.horizon;
+  const WindowTensors tensors = MakeTensors(context, part);
+  torch::Tensor output;
+  {
+    torch::NoGradGuard no_grad;
+    network.eval();
+    output = network.forward(tensors.past, tensors.future).contiguous();
+  }
+  const int columns = static_cast<int>(output.size(2));
+  const float* predicted = output.data_ptr<float>();
+  const auto& load_scale = context.scaling.load;
+  std::vector<double> levels(columns - 1);
+
+  for (size_t w = 0; w < part.size(); ++w) {
+    const int64_t origin = part[w].origin;
+    const std::vector<double> daily =
+        SeasonalNaiveForecast(values, origin, horizon, season_points);
+    std::vector<double> weekly;
+    if (backtest->weekly_possible) {
+      weekly =
+          SeasonalNaiveForecast(values, origin, horizon, weekly_season_points);
+    }
+    for (int h = 0; h < horizon; ++h) {
+      const double actual = values[origin + h];
+      const float* row = predicted + (w * horizon + h) * columns;
+      backtest->model.Add(actual, Denormalise(row[0], load_scale));
+      backtest->daily.Add(actual, daily[h]);
+      if (!weekly.empty()) backtest->weekly.Add(actual, weekly[h]);
+      if (columns > 1) {
+        for (int q = 1; q < columns; ++q) {
+          levels[q - 1] = Denormalise(row[q], load_scale);
+        }
+        backtest->quantiles.Add(actual, levels.data());
+      }
+    }
+    backtest->model.EndWindow();
+    backtest->daily.EndWindow();
+    if (!weekly.empty()) backtest->weekly.EndWindow();
+  }
+}
+
+// A rolling-origin backtest over every origin of every test tail, in load
+// units: the model, daily and weekly seasonal naive, and the quantiles.
 v1::Evaluation Evaluate(ForecastNetworkImpl& network,
-                        const std::vector<store::v1::StoredSeries>& series,
-                        const std::vector<SeriesSplit>& splits,
                         const v1::ArchitectureSpec& spec,
-                        const store::v1::Normalisation& normalisation,
+                        const FeatureContext& context,
+                        const std::vector<SeriesSplit>& splits,
                         int season_points) {
-  const int window = spec.input_window();
-  const int horizon = spec.horizon();
-  ErrorAccumulator model_errors, naive_errors;
+  const auto& series = *context.series;
+  const int window = context.shape.input_window;
+  const int horizon = context.shape.horizon;
+  const int weekly_season_points = 7 * season_points;
+  Backtest backtest(spec);
   v1::Evaluation evaluation;
   evaluation.set_season_points(season_points);
+  evaluation.set_weekly_season_points(weekly_season_points);
+
+  // The weekly baseline needs a week of history before every scored
+  // window; when some test tail starts earlier, it is left out.
+  for (const auto& split : splits) {
+    if (split.test_start < weekly_season_points) {
+      backtest.weekly_possible = false;
+    }
+  }
 
   for (size_t s = 0; s < series.size(); ++s) {
+    backtest.scale.Add(series[s].values().data(), splits[s].validation_start,
+                       season_points);
     std::vector<WindowRef> windows;
     AddWindows(static_cast<int>(s),
                std::max<int64_t>(splits[s].test_start, season_points),
@@ -233,30 +394,10 @@ v1::Evaluation Evaluate(ForecastNetworkImpl& network,
       const size_t end = std::min(windows.size(), begin + kEvaluationBatch);
       const std::vector<WindowRef> part(windows.begin() + begin,
                                         windows.begin() + end);
-      const WindowTensors tensors =
-          MakeTensors(series, part, window, horizon, normalisation);
-      torch::Tensor output;
-      {
-        torch::NoGradGuard no_grad;
-        network.eval();
-        output = network.forward(tensors.features).contiguous();
-      }
-      const float* predicted = output.data_ptr<float>();
-
-      for (size_t w = 0; w < part.size(); ++w) {
-        const int64_t origin = part[w].origin;
-        const std::vector<double> naive =
-            SeasonalNaiveForecast(values, origin, horizon, season_points);
-        for (int h = 0; h < horizon; ++h) {
-          const double actual = values[origin + h];
-          model_errors.Add(
-              actual, Denormalise(predicted[w * horizon + h], normalisation));
-          naive_errors.Add(actual, naive[h]);
-        }
-        model_errors.EndWindow();
-        naive_errors.EndWindow();
-      }
+      ScoreWindows(network, context, part, values, season_points,
+                   weekly_season_points, &backtest);
     }
+
     const auto& dataset = series[s].dataset();
     const int64_t tail_start =
         dataset.start_time() +
@@ -268,10 +409,20 @@ v1::Evaluation Evaluate(ForecastNetworkImpl& network,
         std::max(evaluation.tail_end_time(), dataset.end_time()));
   }
 
-  *evaluation.mutable_model() = model_errors.Finish();
-  *evaluation.mutable_seasonal_naive() = naive_errors.Finish();
-  evaluation.set_beats_baseline(evaluation.model().mae() <
-                                evaluation.seasonal_naive().mae());
+  const double scale = backtest.scale.Mean();
+  *evaluation.mutable_model() = backtest.model.Finish(scale);
+  *evaluation.mutable_seasonal_naive() = backtest.daily.Finish(scale);
+  if (backtest.weekly_possible) {
+    *evaluation.mutable_weekly_naive() = backtest.weekly.Finish(scale);
+  }
+  backtest.quantiles.Finish(&evaluation);
+
+  const double model_mae = evaluation.model().mae();
+  bool beats = model_mae < evaluation.seasonal_naive().mae();
+  if (backtest.weekly_possible) {
+    beats = beats && model_mae < evaluation.weekly_naive().mae();
+  }
+  evaluation.set_beats_baseline(beats);
   return evaluation;
 }
 
@@ -291,16 +442,38 @@ absl::StatusOr<std::shared_ptr<ForecastNetworkImpl>> PrepareNetwork(
   return network;
 }
 
+// The quality gate: a version that does not beat seasonal naive is
+// published for inspection but never served, unless the job says so.
+void ApplyQualityGate(const v1::TrainingOptions& options,
+                      store::v1::Manifest* manifest) {
+  const v1::Evaluation& evaluation = manifest->evaluation();
+  if (evaluation.beats_baseline() || options.skip_quality_gate()) return;
+  manifest->set_rejected(true);
+  std::string reason = absl::StrFormat(
+      "quality gate: MAE %.6g on the test tail does not beat daily seasonal "
+      "naive (%.6g)",
+      evaluation.model().mae(), evaluation.seasonal_naive().mae());
+  if (evaluation.has_weekly_naive()) {
+    absl::StrAppendFormat(&reason, " and weekly seasonal naive (%.6g)",
+                          evaluation.weekly_naive().mae());
+  }
+  manifest->set_rejection_reason(reason);
+}
+
 store::v1::Manifest DescribeResult(const TrainingInput& input,
                                    const v1::ArchitectureSpec& spec,
-                                   const store::v1::Normalisation& norm,
+                                   const FeatureContext& context,
                                    const v1::Evaluation& evaluation) {
   store::v1::Manifest manifest;
   manifest.set_format_version(1);
   manifest.set_model(input.model);
   *manifest.mutable_spec() = spec;
-  *manifest.mutable_normalisation() = norm;
-  for (const std::string& name : FeatureNames(spec.input_window())) {
+  *manifest.mutable_normalisation() = context.scaling.load;
+  for (const auto& scale : context.scaling.covariates) {
+    *manifest.add_covariate_normalisation() = scale;
+  }
+  for (int64_t day : context.holidays.days()) manifest.add_holidays(day);
+  for (const std::string& name : FeatureNames(spec)) {
     manifest.add_features(name);
   }
   manifest.set_resolution_seconds(
@@ -314,6 +487,7 @@ store::v1::Manifest DescribeResult(const TrainingInput& input,
   lineage->set_job_id(input.job_id);
   manifest.set_create_time(absl::ToUnixSeconds(absl::Now()));
   manifest.set_torch_version(TorchVersion());
+  ApplyQualityGate(input.options, &manifest);
   return manifest;
 }
 
@@ -393,6 +567,46 @@ absl::StatusOr<SeriesSplit> SplitSeries(int64_t points, int input_window,
   return split;
 }
 
+namespace {
+
+// Everything about the job's series that does not depend on the network's
+// weights: covariates found, scales fitted (or the base's kept), holidays.
+absl::StatusOr<FeatureContext> PrepareContext(
+    const TrainingInput& input, const v1::ArchitectureSpec& spec,
+    const std::vector<SeriesSplit>& splits) {
+  FeatureContext context;
+  context.series = &input.series;
+  context.shape = ShapeOf(spec);
+  for (const auto& covariate : spec.covariates()) {
+    context.known_future.push_back(covariate.known_future());
+  }
+  GC_ASSIGN_OR_RETURN(context.covariates, FindCovariates(input.series, spec));
+
+  if (input.base != nullptr) {
+    // Fine-tuning keeps the scale the base network learned on, and the
+    // base's holidays.
+    context.scaling = ScalingOf(input.base->manifest);
+    for (int64_t day : input.base->manifest.holidays()) {
+      context.holidays.Add(day);
+    }
+  } else {
+    context.scaling = FitScaling(context, splits);
+  }
+  for (const auto& series : input.series) {
+    for (int64_t day : series.dataset().holidays()) context.holidays.Add(day);
+  }
+  for (int64_t day : input.options.holidays()) context.holidays.Add(day);
+  return context;
+}
+
+torch::Tensor QuantileLevels(const v1::ArchitectureSpec& spec) {
+  if (spec.quantiles().empty()) return torch::Tensor();
+  std::vector<float> levels(spec.quantiles().begin(), spec.quantiles().end());
+  return torch::tensor(levels, torch::kFloat32);
+}
+
+}  // namespace
+
 absl::StatusOr<TrainedModel> TrainForecastModel(
     const TrainingInput& input, const TrainingCallbacks& callbacks) {
   if (input.series.empty()) {
@@ -401,6 +615,10 @@ absl::StatusOr<TrainedModel> TrainForecastModel(
   const v1::ArchitectureSpec spec =
       input.base != nullptr ? input.base->manifest.spec() : input.spec;
   const v1::TrainingOptions& options = input.options;
+  if (input.base == nullptr && !options.frozen_parameters().empty()) {
+    return absl::InvalidArgumentError(
+        "options.frozen_parameters is only for fine-tuning; set base");
+  }
 
   std::vector<SeriesSplit> splits;
   std::vector<WindowRef> train_windows, validation_windows;
@@ -416,26 +634,23 @@ absl::StatusOr<TrainedModel> TrainForecastModel(
     AddWindows(static_cast<int>(s), split.validation_start, split.test_start,
                spec.input_window(), spec.horizon(), &validation_windows);
   }
-
-  store::v1::Normalisation normalisation;
-  if (input.base != nullptr) {
-    // Fine-tuning keeps the scale the base network learned on.
-    normalisation = input.base->manifest.normalisation();
-  } else {
-    GC_ASSIGN_OR_RETURN(normalisation, FitNormalisation(input.series, splits));
-  }
+  GC_ASSIGN_OR_RETURN(const FeatureContext context,
+                      PrepareContext(input, spec, splits));
 
   try {
     at::Generator generator =
         MakeGenerator(static_cast<uint64_t>(options.seed()));
     GC_ASSIGN_OR_RETURN(std::shared_ptr<ForecastNetworkImpl> network,
                         PrepareNetwork(input, spec, generator));
-    const WindowTensors train =
-        MakeTensors(input.series, train_windows, spec.input_window(),
-                    spec.horizon(), normalisation);
-    const WindowTensors validation =
-        MakeTensors(input.series, validation_windows, spec.input_window(),
-                    spec.horizon(), normalisation);
+    const std::vector<std::string> frozen(options.frozen_parameters().begin(),
+                                          options.frozen_parameters().end());
+    GC_ASSIGN_OR_RETURN(ParameterGroups groups, SplitFrozen(*network, frozen));
+    for (torch::Tensor& parameter : groups.frozen) {
+      parameter.set_requires_grad(false);
+    }
+    const WindowTensors train = MakeTensors(context, train_windows);
+    const WindowTensors validation = MakeTensors(context, validation_windows);
+    const torch::Tensor levels = QuantileLevels(spec);
 
     LogInfo("training_started")
         .Field("job", input.job_id)
@@ -443,21 +658,22 @@ absl::StatusOr<TrainedModel> TrainForecastModel(
         .Field("train_windows", static_cast<int64_t>(train_windows.size()))
         .Field("validation_windows",
                static_cast<int64_t>(validation_windows.size()))
-        .Field("fine_tune", input.base != nullptr);
+        .Field("fine_tune", input.base != nullptr)
+        .Field("frozen_tensors", static_cast<int64_t>(groups.frozen.size()));
     const FitResult fit =
-        Fit(*network, train, validation, options, generator, callbacks);
+        Fit(*network, std::move(groups.trainable), train, validation, levels,
+            options, generator, callbacks);
     if (fit.cancelled) {
       return absl::CancelledError("the job was cancelled during training");
     }
 
     if (callbacks.on_evaluating) callbacks.on_evaluating();
     const v1::Evaluation evaluation =
-        Evaluate(*network, input.series, splits, spec, normalisation,
-                 options.season_points());
+        Evaluate(*network, spec, context, splits, options.season_points());
 
     TrainedModel result;
     GC_ASSIGN_OR_RETURN(result.weights, SerializeWeights(*network));
-    result.manifest = DescribeResult(input, spec, normalisation, evaluation);
+    result.manifest = DescribeResult(input, spec, context, evaluation);
     result.epochs_run = fit.epochs_run;
     return result;
   } catch (const c10::Error& error) {

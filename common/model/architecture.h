@@ -16,9 +16,15 @@ inline constexpr int kMaxInputWindow = 4096;
 inline constexpr int kMaxHorizon = 2048;
 inline constexpr int kMaxHiddenSize = 8192;
 inline constexpr int kMaxHiddenLayers = 16;
+inline constexpr int kMaxBlocks = 32;
+inline constexpr int kMaxRecurrentSize = 1024;
+inline constexpr int kMaxRecurrentLayers = 4;
+inline constexpr int kMaxQuantiles = 16;
+inline constexpr int kMaxCovariates = 32;
 
 // Fills the defaults of an incomplete spec (zero window and horizon, no
-// network chosen, no hidden sizes) and checks every field is in range.
+// network chosen, zero sizes; the defaults are documented in types.proto)
+// and checks every field is in range.
 // INVALID_ARGUMENT names the field: "spec.input_window=0 ...".
 absl::Status ResolveArchitecture(v1::ArchitectureSpec* spec);
 

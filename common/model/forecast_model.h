@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "common/model/features.h"
 #include "gridcast/store/v1/store.pb.h"
 
 namespace gridcast {
@@ -21,6 +22,35 @@ void ConfigureTorchThreads(int intra_op_threads);
 
 // "1.13.1": the LibTorch this binary runs on.
 std::string TorchVersion();
+
+// The raw inputs of one forecast.
+struct ForecastWindow {
+  // input_window() loads, oldest first.
+  const double* load = nullptr;
+  // One pointer per covariate of the spec, in order: input_window() values,
+  // then horizon() more for a known-future covariate.
+  std::vector<const double*> covariates;
+  // Unix time of the first point to forecast.
+  int64_t first_forecast_time = 0;
+};
+
+// What Predict returns for `count` windows, in load units.
+struct ForecastValues {
+  int count = 0;
+  int horizon = 0;
+  // The spec's quantile levels, increasing.
+  std::vector<double> levels;
+  // point[w * horizon + h].
+  std::vector<double> point;
+  // quantiles[(w * levels.size() + q) * horizon + h]; never crossing.
+  std::vector<double> quantiles;
+
+  double Point(int w, int h) const { return point[w * horizon + h]; }
+  double Quantile(int w, int q, int h) const {
+    return quantiles[(static_cast<size_t>(w) * levels.size() + q) * horizon +
+                     h];
+  }
+};
 
 class ForecastModel {
  public:
@@ -41,24 +71,45 @@ class ForecastModel {
   int horizon() const;
   int64_t resolution_seconds() const;
 
-  // Forecasts horizon() points in load units for `count` windows at once.
-  // `windows` holds count * input_window() raw loads, window by window,
-  // oldest first; `first_forecast_times` the time of each window's first
-  // forecast point. Returns count * horizon() values. Safe to call from
-  // many threads at once. INTERNAL if the network yields a non-finite
-  // value, so that no NaN ever reaches a control room.
+  // Forecasts horizon() points, and the spec's quantiles, for every
+  // window at once. `extra_holidays` adds holidays (Unix seconds of their
+  // midnight) to those of the manifest. Safe to call from many threads at
+  // once. INTERNAL if the network yields a non-finite value, so that no
+  // NaN ever reaches a control room.
+  absl::StatusOr<ForecastValues> Predict(
+      const std::vector<ForecastWindow>& windows,
+      const std::vector<int64_t>& extra_holidays = {}) const;
+
+  // Point forecasts from loads alone: `windows` holds count *
+  // input_window() loads, window by window. FAILED_PRECONDITION for a
+  // model that reads covariates.
   absl::StatusOr<std::vector<double>> Predict(
       const double* windows, const int64_t* first_forecast_times,
       int count) const;
+
+  // One forecast from a flat window at the training mean (covariates at
+  // theirs): what a replica checks before serving a version.
+  absl::Status SmokeTest() const;
+
+  // Index of a covariate in the spec, or -1.
+  int CovariateIndex(const std::string& name) const;
+  bool KnownFuture(int covariate) const;
 
  private:
   struct Network;
   ForecastModel(store::v1::Manifest manifest, int64_t version,
                 std::unique_ptr<Network> network);
+  // Turns the network's [count][1 + levels][horizon] output into load
+  // units, refusing non-finite values.
+  absl::StatusOr<ForecastValues> Unpack(const float* raw, int count) const;
 
   store::v1::Manifest manifest_;
   int64_t version_;
   std::unique_ptr<Network> network_;
+  FeatureShape shape_;
+  std::vector<bool> known_future_;
+  FeatureScaling scaling_;
+  HolidayCalendar holidays_;
 };
 
 }  // namespace gridcast

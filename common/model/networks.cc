@@ -1,60 +1,328 @@
 #include "common/model/networks.h"
 
+#include <algorithm>
 #include <cmath>
 #include <sstream>
 #include <vector>
 
 #include <ATen/CPUGeneratorImpl.h>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "common/model/features.h"
 
 namespace gridcast {
 namespace {
+
+namespace F = torch::nn::functional;
+
+// Keeps the window scale finite for a flat window (a stuck meter).
+constexpr double kScaleFloor = 1e-5;
 
 std::string ShapeText(const torch::Tensor& tensor) {
   return absl::StrCat("[", absl::StrJoin(tensor.sizes(), ","), "]");
 }
 
+void UniformInPlace(torch::Tensor& tensor, double bound,
+                    at::Generator& generator) {
+  tensor.uniform_(-bound, bound, generator);
+}
+
 }  // namespace
 
-MlpNetworkImpl::MlpNetworkImpl(int feature_count, int horizon,
-                               const v1::MlpSpec& spec)
-    : dropout_(spec.dropout()) {
-  int width = feature_count;
-  for (int hidden : spec.hidden_sizes()) {
+// ---------------------------------------------------------------------------
+// What every family shares.
+
+ForecastNetworkImpl::ForecastNetworkImpl(const v1::ArchitectureSpec& spec)
+    : shape_(ShapeOf(spec)),
+      quantiles_(spec.quantiles().begin(), spec.quantiles().end()),
+      instance_scaling_(spec.window_scaling() != v1::WINDOW_SCALING_NONE) {
+  lower_levels_ =
+      static_cast<int>(std::count_if(quantiles_.begin(), quantiles_.end(),
+                                     [](double level) { return level < 0.5; }));
+}
+
+torch::Tensor ForecastNetworkImpl::forward(torch::Tensor past,
+                                           torch::Tensor future) {
+  torch::Tensor load = past.select(2, 0);
+  torch::Tensor mean, scale;
+  if (instance_scaling_) {
+    mean = load.mean(1, /*keepdim=*/true);
+    scale = (load.var(1, /*unbiased=*/false, /*keepdim=*/true) + kScaleFloor)
+                .sqrt();
+    load = (load - mean) / scale;
+    past = torch::cat({load.unsqueeze(2), past.slice(2, 1)}, 2);
+  }
+
+  torch::Tensor output = NonCrossing(Core(load, past, future));
+  if (instance_scaling_) {
+    output = output * scale.unsqueeze(2) + mean.unsqueeze(2);
+  }
+  return output;
+}
+
+// Lower levels hang below the point forecast and upper levels above it,
+// each one a non-negative step (softplus) further out than its neighbour,
+// so no two levels can cross whatever the weights are.
+torch::Tensor ForecastNetworkImpl::NonCrossing(const torch::Tensor& raw) const {
+  if (quantiles_.empty()) return raw;
+  const torch::Tensor point = raw.slice(2, 0, 1);
+  const torch::Tensor steps = torch::softplus(raw.slice(2, 1));
+
+  std::vector<torch::Tensor> parts = {point};
+  if (lower_levels_ > 0) {
+    const torch::Tensor down = steps.slice(2, 0, lower_levels_);
+    parts.push_back(point - down.flip({2}).cumsum(2).flip({2}));
+  }
+  if (lower_levels_ < quantile_count()) {
+    parts.push_back(point + steps.slice(2, lower_levels_).cumsum(2));
+  }
+  return torch::cat(parts, 2);
+}
+
+void ForecastNetworkImpl::ResetParameters(at::Generator& generator) {
+  torch::NoGradGuard no_grad;
+  for (const auto& module : modules(/*include_self=*/false)) {
+    if (auto* linear = module->as<torch::nn::LinearImpl>()) {
+      const double bound = 1.0 / std::sqrt(linear->options.in_features());
+      UniformInPlace(linear->weight, bound, generator);
+      if (linear->bias.defined()) {
+        UniformInPlace(linear->bias, bound, generator);
+      }
+    } else if (auto* gru = module->as<torch::nn::GRUImpl>()) {
+      const double bound = 1.0 / std::sqrt(gru->options.hidden_size());
+      for (auto& parameter : gru->parameters()) {
+        UniformInPlace(parameter, bound, generator);
+      }
+    } else if (auto* lstm = module->as<torch::nn::LSTMImpl>()) {
+      const double bound = 1.0 / std::sqrt(lstm->options.hidden_size());
+      for (auto& parameter : lstm->parameters()) {
+        UniformInPlace(parameter, bound, generator);
+      }
+    }
+  }
+  AfterReset();
+}
+
+int ForecastNetworkImpl::ExogenousSize() const {
+  return shape_.input_window * shape_.covariates + 4 + shape_.horizon +
+         shape_.horizon * shape_.future_covariates;
+}
+
+torch::Tensor ForecastNetworkImpl::FlatExogenous(
+    const torch::Tensor& past, const torch::Tensor& future) const {
+  const int64_t batch = past.size(0);
+  const int covariates = shape_.covariates;
+  const int future_covariates = shape_.future_covariates;
+
+  std::vector<torch::Tensor> parts;
+  if (covariates > 0) {
+    parts.push_back(past.slice(2, 1, 1 + covariates).reshape({batch, -1}));
+  }
+  // Hour and weekday of the first forecast point fix all the others.
+  parts.push_back(
+      future.select(1, 0).slice(1, future_covariates, future_covariates + 4));
+  parts.push_back(future.select(2, future_covariates + 4));
+  if (future_covariates > 0) {
+    parts.push_back(future.slice(2, 0, future_covariates).reshape({batch, -1}));
+  }
+  return torch::cat(parts, 1);
+}
+
+torch::Tensor ForecastNetworkImpl::ByHorizon(const torch::Tensor& flat,
+                                             int k) const {
+  return flat.reshape({flat.size(0), k, shape_.horizon}).transpose(1, 2);
+}
+
+torch::Tensor ForecastNetworkImpl::Dropout(const torch::Tensor& x,
+                                           double probability) {
+  if (!is_training() || probability <= 0 || !generator_.has_value()) {
+    return x;
+  }
+  const torch::Tensor keep =
+      torch::empty_like(x).bernoulli_(1 - probability, generator_);
+  return x * keep / (1 - probability);
+}
+
+// ---------------------------------------------------------------------------
+// Perceptron.
+
+MlpNetworkImpl::MlpNetworkImpl(const v1::ArchitectureSpec& spec)
+    : ForecastNetworkImpl(spec), dropout_(spec.mlp().dropout()) {
+  int width = shape_.input_window + ExogenousSize();
+  for (int hidden : spec.mlp().hidden_sizes()) {
     layers_->push_back(torch::nn::Linear(width, hidden));
     width = hidden;
   }
-  layers_->push_back(torch::nn::Linear(width, horizon));
+  layers_->push_back(torch::nn::Linear(width, shape_.horizon * outputs()));
   register_module("layers", layers_);
 }
 
-torch::Tensor MlpNetworkImpl::forward(torch::Tensor features) {
-  torch::Tensor x = features;
+torch::Tensor MlpNetworkImpl::Core(const torch::Tensor& load,
+                                   const torch::Tensor& past,
+                                   const torch::Tensor& future) {
+  torch::Tensor x = torch::cat({load, FlatExogenous(past, future)}, 1);
   const size_t last = layers_->size() - 1;
   for (size_t i = 0; i < last; ++i) {
-    x = torch::relu(layers_[i]->as<torch::nn::Linear>()->forward(x));
-    if (is_training() && dropout_ > 0 && generator_.has_value()) {
-      const torch::Tensor keep =
-          torch::empty_like(x).bernoulli_(1 - dropout_, generator_);
-      x = x * keep / (1 - dropout_);
-    }
+    x = Dropout(torch::relu(layers_[i]->as<torch::nn::Linear>()->forward(x)),
+                dropout_);
   }
-  return layers_[last]->as<torch::nn::Linear>()->forward(x);
+  return ByHorizon(layers_[last]->as<torch::nn::Linear>()->forward(x),
+                   outputs());
 }
 
-void MlpNetworkImpl::ResetParameters(at::Generator& generator) {
-  // LibTorch's own default for linear layers: U(-1/sqrt(fan_in), ..).
-  torch::NoGradGuard no_grad;
-  for (const auto& module : *layers_) {
-    auto* linear = module->as<torch::nn::Linear>();
-    const double bound = 1.0 / std::sqrt(linear->options.in_features());
-    linear->weight.uniform_(-bound, bound, generator);
-    linear->bias.uniform_(-bound, bound, generator);
+// ---------------------------------------------------------------------------
+// Linear family.
+
+LinearNetworkImpl::LinearNetworkImpl(const v1::ArchitectureSpec& spec)
+    : ForecastNetworkImpl(spec),
+      variant_(spec.linear().variant()),
+      moving_average_points_(spec.linear().moving_average_points()) {
+  const int window = shape_.input_window;
+  const int horizon = shape_.horizon;
+  if (variant_ == v1::LinearSpec::VARIANT_DECOMPOSITION) {
+    trend_map_ =
+        register_module("trend_map", torch::nn::Linear(window, horizon));
+    seasonal_map_ =
+        register_module("seasonal_map", torch::nn::Linear(window, horizon));
+  } else {
+    load_map_ = register_module("load_map", torch::nn::Linear(window, horizon));
+  }
+  exogenous_map_ = register_module("exogenous_map",
+                                   torch::nn::Linear(ExogenousSize(), horizon));
+  if (quantile_count() > 0) {
+    spread_map_ = register_module(
+        "spread_map", torch::nn::Linear(window + ExogenousSize(),
+                                        horizon * quantile_count()));
   }
 }
+
+void LinearNetworkImpl::AfterReset() {
+  torch::NoGradGuard no_grad;
+  exogenous_map_->weight.zero_();
+  exogenous_map_->bias.zero_();
+}
+
+torch::Tensor LinearNetworkImpl::MovingAverage(
+    const torch::Tensor& load) const {
+  // Replicating the ends keeps the trend as long as the window.
+  const int half = moving_average_points_ / 2;
+  const torch::Tensor padded =
+      F::pad(load.unsqueeze(1),
+             F::PadFuncOptions({half, half}).mode(torch::kReplicate));
+  return torch::avg_pool1d(padded, moving_average_points_, /*stride=*/1)
+      .squeeze(1);
+}
+
+torch::Tensor LinearNetworkImpl::Core(const torch::Tensor& load,
+                                      const torch::Tensor& past,
+                                      const torch::Tensor& future) {
+  const torch::Tensor exogenous = FlatExogenous(past, future);
+  torch::Tensor point;
+  torch::Tensor centred = load;
+  if (variant_ == v1::LinearSpec::VARIANT_DECOMPOSITION) {
+    const torch::Tensor trend = MovingAverage(load);
+    point = trend_map_->forward(trend) + seasonal_map_->forward(load - trend);
+  } else {
+    const torch::Tensor last = load.slice(1, shape_.input_window - 1);
+    centred = load - last;
+    point = load_map_->forward(centred) + last;
+  }
+  point = point + exogenous_map_->forward(exogenous);
+
+  if (quantile_count() == 0) return point.unsqueeze(2);
+  const torch::Tensor spreads =
+      spread_map_->forward(torch::cat({centred, exogenous}, 1));
+  return torch::cat({point.unsqueeze(2), ByHorizon(spreads, quantile_count())},
+                    2);
+}
+
+// ---------------------------------------------------------------------------
+// Residual stack.
+
+ResidualBlockImpl::ResidualBlockImpl(int inputs, int window, int forecast_size,
+                                     const v1::ResidualStackSpec& spec) {
+  int width = inputs;
+  for (int i = 0; i < spec.layers_per_block(); ++i) {
+    layers->push_back(torch::nn::Linear(width, spec.hidden_size()));
+    width = spec.hidden_size();
+  }
+  register_module("layers", layers);
+  backcast = register_module("backcast", torch::nn::Linear(width, window));
+  forecast =
+      register_module("forecast", torch::nn::Linear(width, forecast_size));
+}
+
+ResidualStackNetworkImpl::ResidualStackNetworkImpl(
+    const v1::ArchitectureSpec& spec)
+    : ForecastNetworkImpl(spec), dropout_(spec.residual_stack().dropout()) {
+  torch::nn::ModuleList list;
+  for (int i = 0; i < spec.residual_stack().blocks(); ++i) {
+    blocks_.emplace_back(shape_.input_window + ExogenousSize(),
+                         shape_.input_window, shape_.horizon * outputs(),
+                         spec.residual_stack());
+    list->push_back(blocks_.back());
+  }
+  register_module("blocks", list);
+}
+
+torch::Tensor ResidualStackNetworkImpl::Core(const torch::Tensor& load,
+                                             const torch::Tensor& past,
+                                             const torch::Tensor& future) {
+  const torch::Tensor exogenous = FlatExogenous(past, future);
+  torch::Tensor residual = load;
+  torch::Tensor forecast;
+  for (ResidualBlock& block : blocks_) {
+    torch::Tensor x = torch::cat({residual, exogenous}, 1);
+    for (const auto& layer : *block->layers) {
+      x = Dropout(torch::relu(layer->as<torch::nn::Linear>()->forward(x)),
+                  dropout_);
+    }
+    residual = residual - block->backcast->forward(x);
+    const torch::Tensor part = block->forecast->forward(x);
+    forecast = forecast.defined() ? forecast + part : part;
+  }
+  return ByHorizon(forecast, outputs());
+}
+
+// ---------------------------------------------------------------------------
+// Recurrent encoder.
+
+RecurrentNetworkImpl::RecurrentNetworkImpl(const v1::ArchitectureSpec& spec)
+    : ForecastNetworkImpl(spec) {
+  const auto& recurrent = spec.recurrent();
+  const int channels = shape_.past_channels();
+  if (recurrent.cell() == v1::RecurrentSpec::CELL_LSTM) {
+    lstm_ = register_module(
+        "encoder", torch::nn::LSTM(
+                       torch::nn::LSTMOptions(channels, recurrent.hidden_size())
+                           .num_layers(recurrent.layers())
+                           .batch_first(true)));
+  } else {
+    gru_ = register_module(
+        "encoder",
+        torch::nn::GRU(torch::nn::GRUOptions(channels, recurrent.hidden_size())
+                           .num_layers(recurrent.layers())
+                           .batch_first(true)));
+  }
+  head_ = register_module(
+      "head", torch::nn::Linear(recurrent.hidden_size() + shape_.future_size(),
+                                shape_.horizon * outputs()));
+}
+
+torch::Tensor RecurrentNetworkImpl::Core(const torch::Tensor& load,
+                                         const torch::Tensor& past,
+                                         const torch::Tensor& future) {
+  const torch::Tensor states = lstm_ ? std::get<0>(lstm_->forward(past))
+                                     : std::get<0>(gru_->forward(past));
+  const torch::Tensor last = states.select(1, shape_.input_window - 1);
+  const torch::Tensor x =
+      torch::cat({last, future.reshape({future.size(0), -1})}, 1);
+  return ByHorizon(head_->forward(x), outputs());
+}
+
+// ---------------------------------------------------------------------------
+// Building, saving, loading.
 
 at::Generator MakeGenerator(uint64_t seed) {
   return at::detail::createCPUGenerator(seed);
@@ -62,11 +330,15 @@ at::Generator MakeGenerator(uint64_t seed) {
 
 absl::StatusOr<std::shared_ptr<ForecastNetworkImpl>> BuildNetwork(
     const v1::ArchitectureSpec& spec) {
-  const int feature_count = FeatureCount(spec.input_window());
   switch (spec.network_case()) {
     case v1::ArchitectureSpec::kMlp:
-      return std::make_shared<MlpNetworkImpl>(feature_count, spec.horizon(),
-                                              spec.mlp());
+      return std::make_shared<MlpNetworkImpl>(spec);
+    case v1::ArchitectureSpec::kLinear:
+      return std::make_shared<LinearNetworkImpl>(spec);
+    case v1::ArchitectureSpec::kResidualStack:
+      return std::make_shared<ResidualStackNetworkImpl>(spec);
+    case v1::ArchitectureSpec::kRecurrent:
+      return std::make_shared<RecurrentNetworkImpl>(spec);
     case v1::ArchitectureSpec::NETWORK_NOT_SET:
       break;
   }
@@ -120,6 +392,40 @@ absl::Status LoadWeights(const std::string& bytes,
     }
   }
   return absl::OkStatus();
+}
+
+absl::StatusOr<ParameterGroups> SplitFrozen(
+    ForecastNetworkImpl& network,
+    const std::vector<std::string>& frozen_prefixes) {
+  const auto parameters = network.named_parameters();
+  std::vector<bool> used(frozen_prefixes.size(), false);
+  ParameterGroups groups;
+  for (const auto& item : parameters) {
+    bool frozen = false;
+    for (size_t p = 0; p < frozen_prefixes.size(); ++p) {
+      if (absl::StartsWith(item.key(), frozen_prefixes[p])) {
+        frozen = true;
+        used[p] = true;
+      }
+    }
+    (frozen ? groups.frozen : groups.trainable).push_back(item.value());
+  }
+
+  for (size_t p = 0; p < frozen_prefixes.size(); ++p) {
+    if (used[p]) continue;
+    std::vector<std::string> names;
+    for (const auto& item : parameters) names.push_back(item.key());
+    return absl::InvalidArgumentError(absl::StrCat(
+        "options.frozen_parameters[", p, "]=\"", frozen_prefixes[p],
+        "\" matches no parameter; the network has: ",
+        absl::StrJoin(names, ", ")));
+  }
+  if (groups.trainable.empty()) {
+    return absl::InvalidArgumentError(
+        "options.frozen_parameters freezes every parameter; nothing would "
+        "train");
+  }
+  return groups;
 }
 
 }  // namespace gridcast

@@ -43,10 +43,10 @@ absl::Status CheckLengths(const v1::TimeSeries& history,
 }
 
 absl::Status CheckFinite(const v1::TimeSeries& history,
-                         const std::string& prefix) {
+                         const std::string& prefix, bool allow_nan) {
   for (int i = 0; i < history.values_size(); ++i) {
     const double value = history.values(i);
-    if (std::isfinite(value)) continue;
+    if (std::isfinite(value) || (allow_nan && std::isnan(value))) continue;
     return absl::InvalidArgumentError(absl::StrFormat(
         "%s[%d] is %s (timestamp %d)", FieldName(prefix, "values"), i,
         NonFiniteName(value), history.timestamps(i)));
@@ -73,7 +73,8 @@ absl::Status CheckSpacing(const v1::TimeSeries& history,
 
 absl::Status ValidateRegularHistory(const v1::TimeSeries& history,
                                     int64_t resolution_seconds,
-                                    const std::string& field_prefix) {
+                                    const std::string& field_prefix,
+                                    bool allow_missing) {
   // The resolution comes from the model, not the request; a bad one is a
   // server-side bug, but still must not pass silently.
   if (resolution_seconds <= 0) {
@@ -84,7 +85,7 @@ absl::Status ValidateRegularHistory(const v1::TimeSeries& history,
   GC_RETURN_IF_ERROR(CheckLengths(history, field_prefix));
 
   // Lengths match from here on, so values[i] has its timestamps[i].
-  GC_RETURN_IF_ERROR(CheckFinite(history, field_prefix));
+  GC_RETURN_IF_ERROR(CheckFinite(history, field_prefix, allow_missing));
 
   return CheckSpacing(history, resolution_seconds, field_prefix);
 }

@@ -34,12 +34,14 @@ struct RegularSeries {
 };
 
 // Checks a history sent with a forecast request: as many timestamps as
-// values, finite values, timestamps exactly `resolution_seconds` apart.
-// Errors are INVALID_ARGUMENT and name the field with `field_prefix`
-// (e.g. "history.values[17] is NaN").
+// values, finite values (NaN allowed as "missing" when `allow_missing`),
+// timestamps exactly `resolution_seconds` apart. Errors are
+// INVALID_ARGUMENT and name the field with `field_prefix` (e.g.
+// "history.values[17] is NaN").
 absl::Status ValidateRegularHistory(const v1::TimeSeries& history,
                                     int64_t resolution_seconds,
-                                    const std::string& field_prefix);
+                                    const std::string& field_prefix,
+                                    bool allow_missing = false);
 
 }  // namespace gridcast
 
