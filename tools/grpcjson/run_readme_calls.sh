@@ -11,8 +11,8 @@ set -euo pipefail
 
 cd "$(dirname "$0")/../.."
 build=${1:-build}
-trainer_port=${2:-50171}
-inference_port=${3:-50172}
+trainer_port=${2:-50311}
+inference_port=${3:-50312}
 client=${4:-grpcjson}
 work=$build/readme-calls-$client
 rm -rf "$work"
