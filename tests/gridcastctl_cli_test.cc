@@ -77,6 +77,32 @@ CtlResult RunCtl(Cluster& cluster, const TempDir& dir,
   return result;
 }
 
+// The same under a pseudo-terminal made by script(1), as an operator at a
+// terminal sees it: stdout and stderr together.
+CtlResult RunCtlOnTerminal(Cluster& cluster,
+                           const std::vector<std::string>& args) {
+  std::string command =
+      Quote(absl::StrCat(GRIDCAST_BINARY_DIR, "/tools/gridcastctl"));
+  absl::StrAppend(&command, " --trainer=", cluster.trainer().address(),
+                  " --forecaster=", cluster.inference().address());
+  for (const std::string& arg : args)
+    absl::StrAppend(&command, " ", Quote(arg));
+  const std::string script =
+      absl::StrCat("script -qec ", Quote(command), " /dev/null </dev/null");
+
+  CtlResult result;
+  FILE* pipe = popen(script.c_str(), "r");
+  REQUIRE(pipe != nullptr);
+  char buffer[4096];
+  size_t read = 0;
+  while ((read = fread(buffer, 1, sizeof(buffer), pipe)) > 0) {
+    result.out.append(buffer, read);
+  }
+  const int status = pclose(pipe);
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return result;
+}
+
 std::string WriteFile(const TempDir& dir, const std::string& name,
                       const std::string& text) {
   const std::string path = dir.path() + "/" + name;
@@ -248,6 +274,19 @@ TEST_CASE("train, wait and forecast with a plot, as a script runs them",
   CHECK(absl::StrContains(svg, "<polyline id=\"forecast\""));
   CHECK(absl::EndsWith(svg, "</svg>\n"));
 
+  SECTION("on a terminal, progress is one bar redrawn in place with an ETA") {
+    const CtlResult train = RunCtlOnTerminal(
+        cluster, {"train", "--model", "feeder-19", "--dataset", dataset,
+                  "--window", "24", "--horizon", "6", "--hidden", "16",
+                  "--epochs", "4", "--patience", "4"});
+    INFO(train.out);
+    CHECK(train.exit_code == 0);
+    CHECK(absl::StrContains(train.out, "\repoch 1/4 [=====>"));
+    CHECK(absl::StrContains(
+        train.out, absl::StrCat("\repoch 4/4 [", std::string(20, '='), "]")));
+    CHECK(absl::StrContains(train.out, " eta "));
+    CHECK(absl::StrContains(train.out, "\033[K"));
+  }
   SECTION("a wait for a version that never comes times out: 5") {
     const CtlResult timeout =
         RunCtl(cluster, dir,
