@@ -77,6 +77,31 @@ CtlResult RunCtl(Cluster& cluster, const TempDir& dir,
   return result;
 }
 
+// Runs gridcastctl and returns its exit code and peak resident memory in
+// KiB. A child's peak counts the memory of the process it was forked from
+// until it execs, so a small Python process starts it, not this test
+// binary with LibTorch loaded.
+std::pair<int, long> RunCtlMeasured(Cluster& cluster,
+                                    const std::vector<std::string>& args) {
+  std::string command = absl::StrCat(
+      "python3 -c 'import resource, subprocess, sys\n"
+      "code = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL)"
+      ".returncode\n"
+      "print(code, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)' ",
+      Quote(absl::StrCat(GRIDCAST_BINARY_DIR, "/tools/gridcastctl")),
+      " --trainer=", cluster.trainer().address());
+  for (const std::string& arg : args)
+    absl::StrAppend(&command, " ", Quote(arg));
+
+  FILE* pipe = popen(command.c_str(), "r");
+  REQUIRE(pipe != nullptr);
+  int exit_code = -1;
+  long peak_kib = -1;
+  REQUIRE(fscanf(pipe, "%d %ld", &exit_code, &peak_kib) == 2);
+  REQUIRE(pclose(pipe) == 0);
+  return {exit_code, peak_kib};
+}
+
 // The same under a pseudo-terminal made by script(1), as an operator at a
 // terminal sees it: stdout and stderr together.
 CtlResult RunCtlOnTerminal(Cluster& cluster,
@@ -225,6 +250,51 @@ TEST_CASE("an upload in local time reports the clock changes it crossed",
       "of the repeated local times, 4 rows were read as +02:00 (first pass) "
       "and 4 as +01:00 (second pass)"));
   CHECK(DatasetCount(cluster) == 1);
+}
+
+TEST_CASE("ten years of 15-minute data upload in the memory of one chunk",
+          "[gridcastctl][cli][e2e][upload]") {
+  Cluster cluster;
+  TempDir dir;
+
+  // 350,688 rows, about 11 MB of CSV, and a day of the same for comparison.
+  const std::string big = dir.path() + "/decade.csv";
+  const std::string small = dir.path() + "/day.csv";
+  REQUIRE(
+      RunCtl(cluster, dir,
+             {"sample", "--out", big, "--days", "3653", "--resolution", "900"})
+          .exit_code == 0);
+  REQUIRE(
+      RunCtl(cluster, dir,
+             {"sample", "--out", small, "--days", "1", "--resolution", "900"})
+          .exit_code == 0);
+  std::ifstream file(big, std::ios::ate);
+  const long file_kib = static_cast<long>(file.tellg()) / 1024;
+  REQUIRE(file_kib > 10 * 1024);
+
+  const auto [small_exit, small_kib] =
+      RunCtlMeasured(cluster, {"upload", "--file", small, "--series", "day",
+                               "--covariate", "temperature_c", "--quiet"});
+  REQUIRE(small_exit == 0);
+  const auto [big_exit, big_kib] = RunCtlMeasured(
+      cluster, {"upload", "--file", big, "--series", "decade", "--covariate",
+                "temperature_c", "--chunk-points", "8192", "--quiet"});
+  REQUIRE(big_exit == 0);
+  INFO("peak RSS: day " << small_kib << " KiB, decade " << big_kib
+                        << " KiB, file " << file_kib << " KiB");
+
+  // Holding the file, or its rows, would cost more than the file's size;
+  // a chunk of 8192 rows costs about 200 KiB.
+  CHECK(big_kib - small_kib < file_kib / 4);
+
+  grpc::ClientContext context;
+  v1::ListDatasetsRequest request;
+  request.set_series_id("decade");
+  v1::ListDatasetsResponse response;
+  REQUIRE(
+      cluster.trainer_stub().ListDatasets(&context, request, &response).ok());
+  REQUIRE(response.datasets_size() == 1);
+  CHECK(response.datasets(0).points() == 3653 * 96);
 }
 
 TEST_CASE("train, wait and forecast with a plot, as a script runs them",
