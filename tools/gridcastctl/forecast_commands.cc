@@ -384,6 +384,8 @@ CommandSpec ForecastSpec() {
 }  // namespace
 
 std::vector<Command> ForecastCommands() {
+  // TODO(issue 6): an `anomalies` command, once ForecasterService offers
+  // DetectAnomalies (it does not on this branch yet).
   return {
       {{"models list", "", "List the models the forecaster knows.", "", {}},
        RunModelsList},

@@ -60,7 +60,9 @@ std::string Overview(const std::vector<Command>& commands) {
                     command.spec.summary, "\n");
   }
   absl::StrAppend(
-      &text, "\nGlobal options (before or after the command):\n",
+      &text,
+      "\n(anomalies is to come, with the forecaster's DetectAnomalies RPC.)\n"
+      "\nGlobal options (before or after the command):\n",
       FormatOptionList(GlobalOptions()),
       "\nRun 'gridcastctl COMMAND --help' for the options of a command.\n\n",
       ExitCodeHelp());
