@@ -332,7 +332,7 @@ TEST_CASE("train, wait and forecast with a plot, as a script runs them",
   const CtlResult forecast =
       RunCtl(cluster, dir,
              {"forecast", "--model", "feeder-17", "--history", history,
-              "--format", "csv", "--plot", plot});
+              "--format", "csv", "--plot", plot, "--plot-history", "48"});
   INFO(forecast.err);
   REQUIRE(forecast.exit_code == 0);
   // A header and six points, the first one hour after the history.
@@ -340,7 +340,12 @@ TEST_CASE("train, wait and forecast with a plot, as a script runs them",
                          "timestamp,load_kw\n2024-01-31T00:00:00Z,"));
   CHECK(std::count(forecast.out.begin(), forecast.out.end(), '\n') == 7);
   const std::string svg = ReadFile(plot);
-  CHECK(absl::StrContains(svg, "<polyline id=\"history\""));
+  // Two days drawn, though the model reads (and is sent) one.
+  const size_t history_at = svg.find("<polyline id=\"history\"");
+  REQUIRE(history_at != std::string::npos);
+  const std::string element =
+      svg.substr(history_at, svg.find('>', history_at) - history_at);
+  CHECK(std::count(element.begin(), element.end(), ',') == 48);
   CHECK(absl::StrContains(svg, "<polyline id=\"forecast\""));
   CHECK(absl::EndsWith(svg, "</svg>\n"));
 

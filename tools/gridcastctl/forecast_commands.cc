@@ -179,6 +179,8 @@ struct ForecastOptions {
   // 0: the input window of the model.
   int64_t points = 0;
   int64_t horizon = 0;
+  // History points drawn by --plot; 0: the points sent.
+  int64_t plot_history = 0;
   OutputFormat format = OutputFormat::kTable;
 };
 
@@ -203,6 +205,8 @@ absl::StatusOr<ForecastOptions> ParseForecastOptions(const ParsedArgs& args) {
   }
   GC_ASSIGN_OR_RETURN(options.points,
                       args.GetInt("points", 0, 1, kMaxHistoryPoints));
+  GC_ASSIGN_OR_RETURN(options.plot_history,
+                      args.GetInt("plot-history", 0, 1, kMaxHistoryPoints));
   GC_ASSIGN_OR_RETURN(options.horizon, args.GetInt("horizon", 0, 0, 1'000'000));
   GC_ASSIGN_OR_RETURN(options.format,
                       ParseOutputFormat(args.GetString("format", "table")));
@@ -330,6 +334,12 @@ absl::Status WritePlot(const ForecastOptions& options,
   return absl::OkStatus();
 }
 
+std::vector<HistoryRow> LastRows(const std::vector<HistoryRow>& rows,
+                                 int64_t count) {
+  const size_t kept = std::min(static_cast<size_t>(count), rows.size());
+  return std::vector<HistoryRow>(rows.end() - kept, rows.end());
+}
+
 absl::Status RunForecast(const ClientOptions& client, const ParsedArgs& args) {
   GC_ASSIGN_OR_RETURN(const ForecastOptions options,
                       ParseForecastOptions(args));
@@ -339,10 +349,16 @@ absl::Status RunForecast(const ClientOptions& client, const ParsedArgs& args) {
   if (points == 0) {
     GC_ASSIGN_OR_RETURN(points, InputWindow(client, stub.get(), options));
   }
+  // The plot may show more history than the model reads; only the last
+  // `points` rows are sent.
+  const int64_t kept = std::max(points, options.plot_history);
   GC_ASSIGN_OR_RETURN(const std::vector<HistoryRow> rows,
-                      ReadHistoryTail(options, points));
+                      ReadHistoryTail(options, kept));
+  const std::vector<HistoryRow> sent = LastRows(rows, points);
+  const std::vector<HistoryRow> drawn =
+      LastRows(rows, options.plot_history > 0 ? options.plot_history : points);
 
-  const v1::ForecastRequest request = BuildForecastRequest(options, rows);
+  const v1::ForecastRequest request = BuildForecastRequest(options, sent);
   v1::ForecastResponse response;
   GC_RETURN_IF_ERROR(
       CallServer(client, absl::StrCat("forecasting with model ", options.model),
@@ -351,7 +367,7 @@ absl::Status RunForecast(const ClientOptions& client, const ParsedArgs& args) {
                  }));
   GC_RETURN_IF_ERROR(PrintForecast(response, options));
   if (!options.plot_path.empty()) {
-    GC_RETURN_IF_ERROR(WritePlot(options, rows, response));
+    GC_RETURN_IF_ERROR(WritePlot(options, drawn, response));
   }
   return absl::OkStatus();
 }
@@ -376,8 +392,10 @@ CommandSpec ForecastSpec() {
            "points to forecast; 0 means the model's (default 0)"},
           {"format", "table|csv|json", "output format (default table)"},
           {"plot", "FILE.svg",
-           "also draw the history sent, the forecast and its quantile bands "
-           "as an SVG picture"},
+           "also draw the history, the forecast and its quantile bands as "
+           "an SVG picture"},
+          {"plot-history", "N",
+           "history points to draw (default: the points sent)"},
       })};
 }
 
