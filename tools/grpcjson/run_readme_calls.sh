@@ -3,7 +3,8 @@
 # servers, through a generic client that learns every message type from
 # server reflection: build/tools/grpcjson (CLIENT=grpcjson) or buf curl
 # (CLIENT=buf), standing in for grpcurl, which Debian 12 and npm do not
-# ship. Checks that the calls name every RPC of both services and that
+# ship. Checks that the calls name every RPC the servers list through
+# reflection (so a new RPC fails here until the README shows it) and that
 # the answers are the ones docs/api.md describes.
 #
 #   tools/grpcjson/run_readme_calls.sh BUILD_DIR TRAINER_PORT INFERENCE_PORT CLIENT
@@ -28,17 +29,23 @@ sed -n '/<!-- grpcurl-calls:begin -->/,/<!-- grpcurl-calls:end -->/p' \
   README.md | grep -v -e '^<!--' -e '^```' > "$work/calls.sh"
 [[ -s $work/calls.sh ]] || fail "no grpcurl-calls block in README.md"
 
-# Every RPC of both services is called, through reflection.
-for rpc in \
-  gridcast.v1.TrainerService/{UploadHistory,GetDataset,ListDatasets,DeleteDataset} \
-  gridcast.v1.TrainerService/{CreateTrainingJob,GetTrainingJob,ListTrainingJobs} \
-  gridcast.v1.TrainerService/{CancelTrainingJob,WatchTrainingJob} \
-  gridcast.v1.ForecasterService/{Forecast,ListModels,GetModel}; do
-  grep -q "$rpc" "$work/calls.sh" || fail "README calls no $rpc"
-done
-
 source tools/lib/servers.sh
 start_servers "$build" "$work" "$trainer_port" "$inference_port"
+
+# Every RPC that the servers offer, as their reflection lists them, is
+# called in the block: a new RPC fails this test until the README shows it.
+rpcs=$(
+  for address in "127.0.0.1:$trainer_port" "127.0.0.1:$inference_port"; do
+    for service in $("$build/tools/grpcjson" -plaintext "$address" list |
+      grep '^gridcast\.'); do
+      "$build/tools/grpcjson" -plaintext "$address" list "$service"
+    done
+  done | sed 's/\.\([^.]*\)$/\/\1/'
+)
+(($(wc -l <<< "$rpcs") >= 12)) || fail "reflection listed only: $rpcs"
+for rpc in $rpcs; do
+  grep -q " $rpc" "$work/calls.sh" || fail "README calls no $rpc"
+done
 
 # The servers answer on these ports rather than the README's.
 sed -i -e "s/localhost:50051/127.0.0.1:$trainer_port/g" \
