@@ -45,6 +45,7 @@ rpcs=$(
 (($(wc -l <<< "$rpcs") >= 12)) || fail "reflection listed only: $rpcs"
 for rpc in $rpcs; do
   grep -q " $rpc" "$work/calls.sh" || fail "README calls no $rpc"
+  grep -qx "### ${rpc#*/}" docs/api.md || fail "docs/api.md has no ${rpc#*/}"
 done
 
 # The servers answer on these ports rather than the README's.
