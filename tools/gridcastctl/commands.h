@@ -1,7 +1,7 @@
 // The subcommands of gridcastctl. Each is a table of options, which also
 // writes its --help, and the function that runs it; main.cc dispatches.
 // Commands return absl::Status; main turns it into the one error line and
-// the exit code (2 for usage errors, 1 for everything else).
+// the exit code (see exit_codes.h).
 #ifndef GRIDCAST_TOOLS_GRIDCASTCTL_COMMANDS_H_
 #define GRIDCAST_TOOLS_GRIDCASTCTL_COMMANDS_H_
 
@@ -14,6 +14,7 @@
 #include "absl/strings/string_view.h"
 #include "tools/gridcastctl/args.h"
 #include "tools/gridcastctl/client.h"
+#include "tools/gridcastctl/csv.h"
 
 namespace gridcast::ctl {
 
@@ -31,6 +32,15 @@ std::vector<Command> ForecastCommands();
 
 // Helpers shared by the commands.
 
+// CallUnary, with a failure marked as the server's (exit code 3).
+absl::Status CallServer(
+    const ClientOptions& client, absl::string_view what,
+    const std::function<grpc::Status(grpc::ClientContext*)>& call);
+
+// RpcError, marked as the server's (exit code 3).
+absl::Status ServerCallError(absl::string_view what,
+                             const grpc::Status& status);
+
 // Opens a file for reading; NOT_FOUND etc. as "reading PATH: <reason>".
 absl::Status OpenForReading(const std::string& path, std::ifstream* file);
 
@@ -43,6 +53,20 @@ absl::StatusOr<std::string> GetName(const ParsedArgs& args,
 // `--dataset a --dataset b,c` gives a, b, c.
 std::vector<std::string> GetRepeatedList(const ParsedArgs& args,
                                          absl::string_view option);
+
+// How a history CSV is written, from the options of CsvFormatOptionSpecs.
+struct CsvFormatOptions {
+  // Without local_time, which the command sets from time_zone.
+  CsvOptions csv;
+  // --timezone: where timestamps without an offset are local; empty: none.
+  std::string time_zone;
+};
+
+// --timestamp-column, --value-column, --timezone, --delimiter, --no-header.
+std::vector<OptionSpec> CsvFormatOptionSpecs();
+// The timestamp and value columns (no covariates).
+HistoryColumns GetHistoryColumns(const ParsedArgs& args);
+absl::StatusOr<CsvFormatOptions> GetCsvFormatOptions(const ParsedArgs& args);
 
 // Whether stderr is a terminal, where progress may be redrawn in place.
 bool StderrIsTerminal();

@@ -13,6 +13,7 @@
 #include "absl/time/civil_time.h"
 #include "absl/time/time.h"
 #include "common/status_macros.h"
+#include "tools/gridcastctl/local_time.h"
 
 namespace gridcast::ctl {
 namespace {
@@ -153,10 +154,7 @@ absl::StatusOr<DateTimeFields> ReadDateTime(absl::string_view text) {
                      "seconds"));
   }
 
-  if (cursor.AtEnd()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "\"", text, "\" has no zone; add Z or an offset such as +01:00"));
-  }
+  if (cursor.AtEnd()) return fields;
   if (!ReadZone(&cursor, &fields) || !cursor.AtEnd()) {
     return NotATimestamp(text);
   }
@@ -174,7 +172,8 @@ bool IsValidDateTime(const DateTimeFields& fields) {
 
 }  // namespace
 
-absl::StatusOr<std::vector<std::string>> SplitCsvLine(absl::string_view line) {
+absl::StatusOr<std::vector<std::string>> SplitCsvLine(absl::string_view line,
+                                                      char delimiter) {
   std::vector<std::string> fields;
   std::string field;
   bool in_quotes = false;
@@ -189,7 +188,7 @@ absl::StatusOr<std::vector<std::string>> SplitCsvLine(absl::string_view line) {
       } else {
         in_quotes = false;
       }
-    } else if (c == ',') {
+    } else if (c == delimiter) {
       fields.push_back(std::move(field));
       field.clear();
     } else if (c == '"' && absl::StripAsciiWhitespace(field).empty()) {
@@ -204,13 +203,15 @@ absl::StatusOr<std::vector<std::string>> SplitCsvLine(absl::string_view line) {
   return fields;
 }
 
-absl::StatusOr<int64_t> ParseTimestamp(absl::string_view text) {
+absl::StatusOr<int64_t> ParseTimestamp(absl::string_view text,
+                                       LocalTimeResolver* local_time) {
   text = absl::StripAsciiWhitespace(text);
   if (text.empty()) return absl::InvalidArgumentError("empty timestamp");
 
   if (IsInteger(text)) {
     int64_t seconds = 0;
     if (!absl::SimpleAtoi(text, &seconds)) return NotATimestamp(text);
+    if (local_time != nullptr) local_time->NoteInstant(seconds);
     return seconds;
   }
 
@@ -222,58 +223,95 @@ absl::StatusOr<int64_t> ParseTimestamp(absl::string_view text) {
 
   const absl::CivilSecond civil(fields.year, fields.month, fields.day,
                                 fields.hour, fields.minute, fields.second);
-  const absl::Time local = absl::FromCivil(civil, absl::UTCTimeZone());
-  return absl::ToUnixSeconds(local) - fields.offset_seconds;
+  if (!fields.has_zone) {
+    if (local_time != nullptr) return local_time->Resolve(civil);
+    return absl::InvalidArgumentError(
+        absl::StrCat("\"", text,
+                     "\" has no zone; add Z or an offset such as +01:00, or "
+                     "name the zone of local times with --timezone"));
+  }
+
+  const absl::Time utc = absl::FromCivil(civil, absl::UTCTimeZone());
+  const int64_t instant = absl::ToUnixSeconds(utc) - fields.offset_seconds;
+  if (local_time != nullptr) local_time->NoteInstant(instant);
+  return instant;
 }
 
-HistoryCsvReader::HistoryCsvReader(std::istream* input, HistoryColumns columns)
-    : input_(input), columns_(std::move(columns)) {}
+HistoryCsvReader::HistoryCsvReader(std::istream* input, HistoryColumns columns,
+                                   CsvOptions options)
+    : input_(input), columns_(std::move(columns)), options_(options) {}
 
 absl::StatusOr<HistoryCsvReader> HistoryCsvReader::Create(
-    std::istream* input, HistoryColumns columns) {
-  HistoryCsvReader reader(input, std::move(columns));
+    std::istream* input, HistoryColumns columns, CsvOptions options) {
+  HistoryCsvReader reader(input, std::move(columns), options);
   GC_RETURN_IF_ERROR(reader.ReadHeader());
   return reader;
 }
 
 absl::Status HistoryCsvReader::ReadHeader() {
-  if (!std::getline(*input_, line_)) {
-    return absl::InvalidArgumentError(
-        "the file is empty; expected a header line such as "
-        "timestamp,load_kw");
-  }
-  line_number_ = 1;
+  std::vector<std::string> header;
+  if (options_.header) {
+    if (!std::getline(*input_, line_)) {
+      return absl::InvalidArgumentError(
+          "the file is empty; expected a header line such as "
+          "timestamp,load_kw");
+    }
+    line_number_ = 1;
 
-  absl::string_view text = line_;
-  absl::ConsumePrefix(&text, kUtf8ByteOrderMark);
-  absl::ConsumeSuffix(&text, "\r");
-  auto header = SplitCsvLine(text);
-  if (!header.ok()) return LineError("", header.status().message());
-  for (std::string& name : *header) {
-    name = std::string(absl::StripAsciiWhitespace(name));
+    absl::string_view text = line_;
+    absl::ConsumePrefix(&text, kUtf8ByteOrderMark);
+    absl::ConsumeSuffix(&text, "\r");
+    auto fields = SplitCsvLine(text, options_.delimiter);
+    if (!fields.ok()) return LineError("", fields.status().message());
+    header = *std::move(fields);
+    for (std::string& name : header) {
+      name = std::string(absl::StripAsciiWhitespace(name));
+    }
   }
 
-  GC_ASSIGN_OR_RETURN(timestamp_index_, FindColumn(*header, columns_.timestamp,
+  GC_ASSIGN_OR_RETURN(timestamp_index_, FindColumn(header, &columns_.timestamp,
                                                    "--timestamp-column"));
   GC_ASSIGN_OR_RETURN(value_index_,
-                      FindColumn(*header, columns_.value, "--value-column"));
-  for (const std::string& covariate : columns_.covariates) {
+                      FindColumn(header, &columns_.value, "--value-column"));
+  for (std::string& covariate : columns_.covariates) {
     GC_ASSIGN_OR_RETURN(const int index,
-                        FindColumn(*header, covariate, "--covariate"));
+                        FindColumn(header, &covariate, "--covariate"));
     covariate_indexes_.push_back(index);
   }
   return absl::OkStatus();
 }
 
 absl::StatusOr<int> HistoryCsvReader::FindColumn(
-    const std::vector<std::string>& header, const std::string& name,
+    const std::vector<std::string>& header, std::string* name,
     absl::string_view option) const {
   for (size_t i = 0; i < header.size(); ++i) {
-    if (header[i] == name) return static_cast<int>(i);
+    if (header[i] == *name) return static_cast<int>(i);
+  }
+
+  // Not a name in the header: a column number counting from 1, which
+  // then takes the header's name (or "column N") for messages.
+  int number = 0;
+  if (absl::SimpleAtoi(*name, &number) && number >= 1 && IsInteger(*name)) {
+    if (!header.empty() && number > static_cast<int>(header.size())) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          option, " ", number, ": the header has only ", header.size(),
+          " columns (", absl::StrJoin(header, ", "), ")"));
+    }
+    *name =
+        header.empty() ? absl::StrCat("column ", number) : header[number - 1];
+    return number - 1;
+  }
+
+  if (header.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(option, " \"", *name,
+                     "\": without a header line, columns are chosen by "
+                     "number, counting from 1"));
   }
   return absl::InvalidArgumentError(
-      absl::StrCat("the header has no column \"", name, "\" (it has: ",
-                   absl::StrJoin(header, ", "), "); choose one with ", option));
+      absl::StrCat("the header has no column \"", *name,
+                   "\" (it has: ", absl::StrJoin(header, ", "),
+                   "); choose one by name or number with ", option));
 }
 
 absl::StatusOr<bool> HistoryCsvReader::Next(HistoryRow* row) {
@@ -283,7 +321,7 @@ absl::StatusOr<bool> HistoryCsvReader::Next(HistoryRow* row) {
     absl::ConsumeSuffix(&text, "\r");
     if (absl::StripAsciiWhitespace(text).empty()) continue;
 
-    auto fields = SplitCsvLine(text);
+    auto fields = SplitCsvLine(text, options_.delimiter);
     if (!fields.ok()) return LineError("", fields.status().message());
     GC_RETURN_IF_ERROR(ParseRow(*fields, row));
     return true;
@@ -300,7 +338,7 @@ absl::Status HistoryCsvReader::ParseRow(const std::vector<std::string>& fields,
                                         HistoryRow* row) const {
   GC_ASSIGN_OR_RETURN(const absl::string_view timestamp,
                       Field(fields, timestamp_index_, columns_.timestamp));
-  auto parsed_time = ParseTimestamp(timestamp);
+  auto parsed_time = ParseTimestamp(timestamp, options_.local_time);
   if (!parsed_time.ok()) {
     return LineError(columns_.timestamp, parsed_time.status().message());
   }

@@ -18,10 +18,13 @@
 
 namespace gridcast::ctl {
 
+class LocalTimeResolver;
+
 // Splits one CSV line at commas. A field may be double-quoted to hold
 // commas, with "" for a quote inside it; quoted fields cannot span lines.
 // An unterminated quote is INVALID_ARGUMENT.
-absl::StatusOr<std::vector<std::string>> SplitCsvLine(absl::string_view line);
+absl::StatusOr<std::vector<std::string>> SplitCsvLine(absl::string_view line,
+                                                      char delimiter = ',');
 
 // Parses a timestamp into Unix seconds. Accepted, with surrounding spaces:
 //   2024-01-01T00:00:00Z         ISO 8601 in UTC ('z' too)
@@ -30,11 +33,17 @@ absl::StatusOr<std::vector<std::string>> SplitCsvLine(absl::string_view line);
 //   2024-01-01T00:00Z            without seconds
 //   2024-01-01T00:00:00.000Z     a fraction, which must be zero
 //   1704067200                   integer Unix seconds
-// A date-time without a zone is refused rather than guessed. Errors are
-// INVALID_ARGUMENT and quote the text.
-absl::StatusOr<int64_t> ParseTimestamp(absl::string_view text);
+//   2024-01-01 01:00:00          local time, only with `local_time`
+// A date-time without a zone is local time in the zone of `local_time`
+// (which also learns of every instant, to handle daylight saving); without
+// one it is refused rather than guessed. Errors are INVALID_ARGUMENT and
+// quote the text.
+absl::StatusOr<int64_t> ParseTimestamp(absl::string_view text,
+                                       LocalTimeResolver* local_time = nullptr);
 
-// Which columns hold what; matched against the header by exact name.
+// Which columns hold what: a name in the header, or else a column number
+// counting from 1 (which is how columns of a file without a header are
+// chosen). Create() replaces a number with the header's name.
 struct HistoryColumns {
   std::string timestamp = "timestamp";
   std::string value = "load_kw";
@@ -49,6 +58,17 @@ struct HistoryRow {
   std::vector<double> covariates;
 };
 
+// How the file is written.
+struct CsvOptions {
+  // ',' by default; ';' is common where the decimal separator is a comma.
+  char delimiter = ',';
+  // Whether the first line names the columns.
+  bool header = true;
+  // Where timestamps without an offset are local time; not owned, may be
+  // null (then they are refused).
+  LocalTimeResolver* local_time = nullptr;
+};
+
 // Reads the points of a history CSV one line at a time. Blank lines are
 // skipped, Windows line ends and a UTF-8 byte-order mark are accepted, and
 // extra columns are ignored.
@@ -57,8 +77,9 @@ class HistoryCsvReader {
   // Reads the header from `input` (not owned; it must outlive the reader)
   // and finds the columns. A missing column is INVALID_ARGUMENT listing the
   // columns that the header has.
-  static absl::StatusOr<HistoryCsvReader> Create(std::istream* input,
-                                                 HistoryColumns columns);
+  static absl::StatusOr<HistoryCsvReader> Create(
+      std::istream* input, HistoryColumns columns,
+      CsvOptions options = CsvOptions());
 
   // Reads the next point into *row: true when one was read, false at the
   // end of the input. A bad line is INVALID_ARGUMENT that names the line
@@ -69,12 +90,16 @@ class HistoryCsvReader {
   // The number of the line read last, counting the header as line 1.
   int64_t line_number() const { return line_number_; }
 
+  // The columns with numbers replaced by the header's names.
+  const HistoryColumns& columns() const { return columns_; }
+
  private:
-  HistoryCsvReader(std::istream* input, HistoryColumns columns);
+  HistoryCsvReader(std::istream* input, HistoryColumns columns,
+                   CsvOptions options);
 
   absl::Status ReadHeader();
   absl::StatusOr<int> FindColumn(const std::vector<std::string>& header,
-                                 const std::string& name,
+                                 std::string* name,
                                  absl::string_view option) const;
   absl::Status ParseRow(const std::vector<std::string>& fields,
                         HistoryRow* row) const;
@@ -89,6 +114,7 @@ class HistoryCsvReader {
 
   std::istream* input_;
   HistoryColumns columns_;
+  CsvOptions options_;
   int timestamp_index_ = -1;
   int value_index_ = -1;
   std::vector<int> covariate_indexes_;

@@ -1,10 +1,14 @@
 // models and forecast: what the forecaster serves, and asking it.
 #include <algorithm>
+#include <cerrno>
 #include <cstdint>
+#include <cstring>
 #include <fstream>
 #include <iostream>
 #include <limits>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -13,8 +17,11 @@
 #include "common/status_macros.h"
 #include "tools/gridcastctl/commands.h"
 #include "tools/gridcastctl/csv.h"
+#include "tools/gridcastctl/exit_codes.h"
 #include "tools/gridcastctl/format.h"
+#include "tools/gridcastctl/local_time.h"
 #include "tools/gridcastctl/print.h"
+#include "tools/gridcastctl/svg_plot.h"
 
 namespace gridcast::ctl {
 namespace {
@@ -32,11 +39,11 @@ absl::StatusOr<v1::Model> GetModel(const ClientOptions& client,
   v1::GetModelRequest request;
   request.set_model(name);
   v1::GetModelResponse response;
-  GC_RETURN_IF_ERROR(CallUnary(client, absl::StrCat("getting model ", name),
-                               [&](grpc::ClientContext* context) {
-                                 return stub->GetModel(context, request,
-                                                       &response);
-                               }));
+  GC_RETURN_IF_ERROR(CallServer(client, absl::StrCat("getting model ", name),
+                                [&](grpc::ClientContext* context) {
+                                  return stub->GetModel(context, request,
+                                                        &response);
+                                }));
   return response.model();
 }
 
@@ -47,7 +54,7 @@ absl::Status RunModelsList(const ClientOptions& client, const ParsedArgs&) {
   v1::ListModelsRequest request;
   v1::ListModelsResponse response;
   GC_RETURN_IF_ERROR(
-      CallUnary(client, "listing models", [&](grpc::ClientContext* context) {
+      CallServer(client, "listing models", [&](grpc::ClientContext* context) {
         return stub->ListModels(context, request, &response);
       }));
 
@@ -75,7 +82,7 @@ absl::Status WaitTimedOut(const std::string& name, int64_t version,
   if (!last_error.ok()) {
     absl::StrAppend(&message, "; last error: ", last_error.message());
   }
-  return absl::DeadlineExceededError(message);
+  return WithExitCode(absl::DeadlineExceededError(message), kExitTimedOut);
 }
 
 // Polls GetModel until the model serves `version` or newer.
@@ -152,6 +159,13 @@ CommandSpec ModelsGetSpec() {
 
 // --------------------------------------------------------------- forecast
 
+std::vector<OptionSpec> WithCsvFormatOptions(std::vector<OptionSpec> options) {
+  for (OptionSpec& option : CsvFormatOptionSpecs()) {
+    options.push_back(std::move(option));
+  }
+  return options;
+}
+
 enum class OutputFormat { kTable, kCsv, kJson };
 
 struct ForecastOptions {
@@ -159,9 +173,14 @@ struct ForecastOptions {
   int64_t version = 0;
   std::string history_path;
   HistoryColumns columns;
+  CsvFormatOptions csv_format;
+  // Where to write the SVG picture; empty: none.
+  std::string plot_path;
   // 0: the input window of the model.
   int64_t points = 0;
   int64_t horizon = 0;
+  // History points drawn by --plot; 0: the points sent.
+  int64_t plot_history = 0;
   OutputFormat format = OutputFormat::kTable;
 };
 
@@ -178,10 +197,16 @@ absl::StatusOr<ForecastOptions> ParseForecastOptions(const ParsedArgs& args) {
   GC_ASSIGN_OR_RETURN(options.model, GetName(args, "model"));
   GC_ASSIGN_OR_RETURN(options.version, args.GetInt("version", 0, 0, kInt64Max));
   GC_ASSIGN_OR_RETURN(options.history_path, args.GetRequired("history"));
-  options.columns.timestamp = args.GetString("timestamp-column", "timestamp");
-  options.columns.value = args.GetString("value-column", "load_kw");
+  options.columns = GetHistoryColumns(args);
+  GC_ASSIGN_OR_RETURN(options.csv_format, GetCsvFormatOptions(args));
+  options.plot_path = args.GetString("plot");
+  if (args.Has("plot") && options.plot_path.empty()) {
+    return UsageError("--plot needs a file name, such as forecast.svg");
+  }
   GC_ASSIGN_OR_RETURN(options.points,
                       args.GetInt("points", 0, 1, kMaxHistoryPoints));
+  GC_ASSIGN_OR_RETURN(options.plot_history,
+                      args.GetInt("plot-history", 0, 1, kMaxHistoryPoints));
   GC_ASSIGN_OR_RETURN(options.horizon, args.GetInt("horizon", 0, 0, 1'000'000));
   GC_ASSIGN_OR_RETURN(options.format,
                       ParseOutputFormat(args.GetString("format", "table")));
@@ -221,9 +246,18 @@ absl::StatusOr<std::vector<HistoryRow>> ReadHistoryTail(
   std::ifstream file;
   GC_RETURN_IF_ERROR(OpenForReading(options.history_path, &file));
 
+  std::optional<LocalTimeResolver> local_time;
+  if (!options.csv_format.time_zone.empty()) {
+    auto resolver = LocalTimeResolver::Create(options.csv_format.time_zone);
+    if (!resolver.ok()) return UsageError(resolver.status().message());
+    local_time.emplace(*std::move(resolver));
+  }
+  CsvOptions csv = options.csv_format.csv;
+  csv.local_time = local_time.has_value() ? &*local_time : nullptr;
+
   auto rows = [&]() -> absl::StatusOr<std::vector<HistoryRow>> {
     GC_ASSIGN_OR_RETURN(HistoryCsvReader reader,
-                        HistoryCsvReader::Create(&file, options.columns));
+                        HistoryCsvReader::Create(&file, options.columns, csv));
     return ReadLastRows(&reader, static_cast<size_t>(points));
   }();
   if (!rows.ok()) {
@@ -270,6 +304,42 @@ absl::Status PrintForecast(const v1::ForecastResponse& forecast,
   return absl::InternalError("unknown output format");
 }
 
+absl::Status WritePlot(const ForecastOptions& options,
+                       const std::vector<HistoryRow>& rows,
+                       const v1::ForecastResponse& response) {
+  ForecastPlot plot;
+  plot.title =
+      absl::StrCat("model ", response.model(), " version ", response.version(),
+                   ": forecast after ", options.history_path);
+  plot.value_label = options.columns.value;
+  for (const HistoryRow& row : rows) {
+    plot.history.timestamps.push_back(row.timestamp);
+    plot.history.values.push_back(row.value);
+  }
+  plot.forecast.timestamps.assign(response.timestamps().begin(),
+                                  response.timestamps().end());
+  plot.forecast.values.assign(response.values().begin(),
+                              response.values().end());
+  plot.bands = BandsFromQuantiles(response);
+
+  // TODO(issue 6): PNG as well; SVG needs no library and opens anywhere.
+  std::ofstream file(options.plot_path, std::ios::out | std::ios::trunc);
+  file << RenderForecastSvg(plot);
+  file.close();
+  if (!file) {
+    return absl::UnavailableError(absl::StrCat("writing ", options.plot_path,
+                                               ": ", std::strerror(errno)));
+  }
+  std::cerr << "wrote the plot to " << options.plot_path << "\n";
+  return absl::OkStatus();
+}
+
+std::vector<HistoryRow> LastRows(const std::vector<HistoryRow>& rows,
+                                 int64_t count) {
+  const size_t kept = std::min(static_cast<size_t>(count), rows.size());
+  return std::vector<HistoryRow>(rows.end() - kept, rows.end());
+}
+
 absl::Status RunForecast(const ClientOptions& client, const ParsedArgs& args) {
   GC_ASSIGN_OR_RETURN(const ForecastOptions options,
                       ParseForecastOptions(args));
@@ -279,43 +349,61 @@ absl::Status RunForecast(const ClientOptions& client, const ParsedArgs& args) {
   if (points == 0) {
     GC_ASSIGN_OR_RETURN(points, InputWindow(client, stub.get(), options));
   }
+  // The plot may show more history than the model reads; only the last
+  // `points` rows are sent.
+  const int64_t kept = std::max(points, options.plot_history);
   GC_ASSIGN_OR_RETURN(const std::vector<HistoryRow> rows,
-                      ReadHistoryTail(options, points));
+                      ReadHistoryTail(options, kept));
+  const std::vector<HistoryRow> sent = LastRows(rows, points);
+  const std::vector<HistoryRow> drawn =
+      LastRows(rows, options.plot_history > 0 ? options.plot_history : points);
 
-  const v1::ForecastRequest request = BuildForecastRequest(options, rows);
+  const v1::ForecastRequest request = BuildForecastRequest(options, sent);
   v1::ForecastResponse response;
   GC_RETURN_IF_ERROR(
-      CallUnary(client, absl::StrCat("forecasting with model ", options.model),
-                [&](grpc::ClientContext* context) {
-                  return stub->Forecast(context, request, &response);
-                }));
-  return PrintForecast(response, options);
+      CallServer(client, absl::StrCat("forecasting with model ", options.model),
+                 [&](grpc::ClientContext* context) {
+                   return stub->Forecast(context, request, &response);
+                 }));
+  GC_RETURN_IF_ERROR(PrintForecast(response, options));
+  if (!options.plot_path.empty()) {
+    GC_RETURN_IF_ERROR(WritePlot(options, drawn, response));
+  }
+  return absl::OkStatus();
 }
 
 CommandSpec ForecastSpec() {
   return {
-      "forecast",
-      "--model NAME --history FILE.csv [options]",
+      "forecast", "--model NAME --history FILE.csv [options]",
       "Forecast the horizon after the end of a history file.",
       "Only the last --points rows of the file are kept (and sent), so the\n"
       "file may be a long history; by default as many as the model's input\n"
-      "window, asked of the forecaster. Timestamps print as ISO 8601 UTC.\n",
-      {{"model", "NAME", "the model to ask (required)"},
-       {"version", "N", "a pinned version; 0 means the served one (default 0)"},
-       {"history", "FILE.csv", "the recent load history (required)"},
-       {"timestamp-column", "NAME",
-        "column of the timestamps (default timestamp)"},
-       {"value-column", "NAME", "column of the load (default load_kw)"},
-       {"points", "N",
-        "history points to send, from the end of the file (default: the "
-        "model's input window)"},
-       {"horizon", "N", "points to forecast; 0 means the model's (default 0)"},
-       {"format", "table|csv|json", "output format (default table)"}}};
+      "window, asked of the forecaster. Timestamps print as ISO 8601 UTC.\n"
+      "The history file is read as upload reads it (columns, --timezone).\n",
+      WithCsvFormatOptions({
+          {"model", "NAME", "the model to ask (required)"},
+          {"version", "N",
+           "a pinned version; 0 means the served one (default 0)"},
+          {"history", "FILE.csv", "the recent load history (required)"},
+          {"points", "N",
+           "history points to send, from the end of the file (default: "
+           "the model's input window)"},
+          {"horizon", "N",
+           "points to forecast; 0 means the model's (default 0)"},
+          {"format", "table|csv|json", "output format (default table)"},
+          {"plot", "FILE.svg",
+           "also draw the history, the forecast and its quantile bands as "
+           "an SVG picture"},
+          {"plot-history", "N",
+           "history points to draw (default: the points sent)"},
+      })};
 }
 
 }  // namespace
 
 std::vector<Command> ForecastCommands() {
+  // TODO(issue 6): an `anomalies` command, once ForecasterService offers
+  // DetectAnomalies (it does not on this branch yet).
   return {
       {{"models list", "", "List the models the forecaster knows.", "", {}},
        RunModelsList},

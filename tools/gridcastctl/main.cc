@@ -5,7 +5,7 @@
 // Finds the command, parses its options, resolves where the servers are
 // (flag, then environment, then default) and runs it. Every failure
 // arrives here as one absl::Status and leaves as one line on stderr and an
-// exit code: 0 success, 1 a failed call or file, 2 a usage error.
+// exit code (exit_codes.h).
 #include <algorithm>
 #include <cstdlib>
 #include <iostream>
@@ -20,12 +20,11 @@
 #include "tools/gridcastctl/args.h"
 #include "tools/gridcastctl/client.h"
 #include "tools/gridcastctl/commands.h"
+#include "tools/gridcastctl/exit_codes.h"
 
 namespace gridcast::ctl {
 namespace {
 
-constexpr int kExitFailure = 1;
-constexpr int kExitUsage = 2;
 constexpr size_t kCommandColumnWidth = 18;
 
 std::vector<OptionSpec> GlobalOptions() {
@@ -61,11 +60,12 @@ std::string Overview(const std::vector<Command>& commands) {
                     command.spec.summary, "\n");
   }
   absl::StrAppend(
-      &text, "\nGlobal options (before or after the command):\n",
+      &text,
+      "\n(anomalies is to come, with the forecaster's DetectAnomalies RPC.)\n"
+      "\nGlobal options (before or after the command):\n",
       FormatOptionList(GlobalOptions()),
-      "\nRun 'gridcastctl COMMAND --help' for the options of a command.\n"
-      "Exit status: 0 success, 1 a failed call, file or job, 2 a usage "
-      "error.\n");
+      "\nRun 'gridcastctl COMMAND --help' for the options of a command.\n\n",
+      ExitCodeHelp());
   return text;
 }
 
@@ -179,7 +179,8 @@ absl::Status RunHelp(const std::vector<Command>& commands,
   }
   GC_ASSIGN_OR_RETURN(const Command* command,
                       FindCommand(commands, args, &start));
-  PrintOut(FormatHelp(command->spec, GlobalOptions()));
+  PrintOut(absl::StrCat(FormatHelp(command->spec, GlobalOptions()), "\n",
+                        ExitCodeHelp()));
   return absl::OkStatus();
 }
 
@@ -217,7 +218,8 @@ absl::Status RunCommand(const Command& command,
   }
   GC_ASSIGN_OR_RETURN(const ParsedArgs parsed, ParseArgs(spec, words));
   if (parsed.help_requested()) {
-    PrintOut(FormatHelp(command.spec, GlobalOptions()));
+    PrintOut(absl::StrCat(FormatHelp(command.spec, GlobalOptions()), "\n",
+                          ExitCodeHelp()));
     return absl::OkStatus();
   }
 
@@ -250,11 +252,11 @@ absl::Status Run(const std::vector<std::string>& args) {
                     before);
 }
 
-int ExitCode(const absl::Status& status) {
-  if (status.ok()) return 0;
+int ReportAndExitCode(const absl::Status& status) {
+  if (status.ok()) return kExitOk;
   std::cout.flush();
   std::cerr << "gridcastctl: " << status.message() << "\n";
-  return IsUsageError(status) ? kExitUsage : kExitFailure;
+  return ExitCodeOf(status);
 }
 
 }  // namespace
@@ -262,5 +264,5 @@ int ExitCode(const absl::Status& status) {
 
 int main(int argc, char** argv) {
   const std::vector<std::string> args(argv + 1, argv + argc);
-  return gridcast::ctl::ExitCode(gridcast::ctl::Run(args));
+  return gridcast::ctl::ReportAndExitCode(gridcast::ctl::Run(args));
 }

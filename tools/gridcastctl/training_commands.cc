@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
 #include "tools/gridcastctl/commands.h"
+#include "tools/gridcastctl/exit_codes.h"
 #include "tools/gridcastctl/format.h"
 #include "tools/gridcastctl/print.h"
 
@@ -234,7 +235,7 @@ absl::StatusOr<v1::TrainingJob> WatchJob(v1::TrainerService::Stub* stub,
 
   const grpc::Status status = reader->Finish();
   if (!status.ok()) {
-    return RpcError(absl::StrCat("watching job ", job_id), status);
+    return ServerCallError(absl::StrCat("watching job ", job_id), status);
   }
   if (!IsFinal(job.state())) {
     // TODO: re-attach after a trainer restart instead of giving up; the
@@ -265,9 +266,9 @@ absl::Status ReportOutcome(const v1::TrainingJob& job) {
       absl::StrCat("job ", job.id(), " ", StateName(job.state()), ": ",
                    job.error().empty() ? "no reason given" : job.error());
   if (job.state() == v1::JOB_STATE_CANCELLED) {
-    return absl::CancelledError(message);
+    return WithExitCode(absl::CancelledError(message), kExitJobFailed);
   }
-  return absl::AbortedError(message);
+  return WithExitCode(absl::AbortedError(message), kExitJobFailed);
 }
 
 absl::Status WatchAndReport(v1::TrainerService::Stub* stub,
@@ -283,7 +284,7 @@ absl::Status CreateJob(const ClientOptions& client,
                        bool watch) {
   auto stub = NewTrainerStub(client);
   v1::CreateTrainingJobResponse response;
-  GC_RETURN_IF_ERROR(CallUnary(
+  GC_RETURN_IF_ERROR(CallServer(
       client,
       absl::StrCat("creating a training job for model ", request.model()),
       [&](grpc::ClientContext* context) {
@@ -359,7 +360,7 @@ absl::Status RunJobsList(const ClientOptions& client, const ParsedArgs& args) {
   v1::ListTrainingJobsRequest request;
   request.set_model(args.GetString("model"));
   v1::ListTrainingJobsResponse response;
-  GC_RETURN_IF_ERROR(CallUnary(
+  GC_RETURN_IF_ERROR(CallServer(
       client, "listing training jobs", [&](grpc::ClientContext* context) {
         return stub->ListTrainingJobs(context, request, &response);
       }));
@@ -378,10 +379,10 @@ absl::Status RunJobsGet(const ClientOptions& client, const ParsedArgs& args) {
   request.set_job_id(args.positional()[0]);
   v1::GetTrainingJobResponse response;
   GC_RETURN_IF_ERROR(
-      CallUnary(client, absl::StrCat("getting job ", request.job_id()),
-                [&](grpc::ClientContext* context) {
-                  return stub->GetTrainingJob(context, request, &response);
-                }));
+      CallServer(client, absl::StrCat("getting job ", request.job_id()),
+                 [&](grpc::ClientContext* context) {
+                   return stub->GetTrainingJob(context, request, &response);
+                 }));
 
   PrintOut(FormatJob(response.job()));
   return absl::OkStatus();
@@ -394,10 +395,10 @@ absl::Status RunJobsCancel(const ClientOptions& client,
   request.set_job_id(args.positional()[0]);
   v1::CancelTrainingJobResponse response;
   GC_RETURN_IF_ERROR(
-      CallUnary(client, absl::StrCat("cancelling job ", request.job_id()),
-                [&](grpc::ClientContext* context) {
-                  return stub->CancelTrainingJob(context, request, &response);
-                }));
+      CallServer(client, absl::StrCat("cancelling job ", request.job_id()),
+                 [&](grpc::ClientContext* context) {
+                   return stub->CancelTrainingJob(context, request, &response);
+                 }));
 
   PrintOut(absl::StrCat("job ", response.job().id(), " ",
                         StateName(response.job().state()), "\n"));

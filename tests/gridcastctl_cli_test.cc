@@ -1,0 +1,398 @@
+// The gridcastctl binary against real servers on loopback: what a script
+// sees (exit codes, the one error line, stdout), local-time uploads with
+// their DST report, training with plain progress lines when stderr is not
+// a terminal, and a forecast with its plot.
+#include <sys/wait.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <catch2/catch.hpp>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/strip.h"
+#include "absl/time/time.h"
+#include "tests/cluster.h"
+#include "tests/test_support.h"
+
+namespace gridcast::testing {
+namespace {
+
+struct CtlResult {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+std::string Quote(const std::string& word) {
+  std::string quoted = "'";
+  for (char c : word) {
+    if (c == '\'') {
+      quoted += "'\\''";
+    } else {
+      quoted.push_back(c);
+    }
+  }
+  return quoted + "'";
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream file(path);
+  std::stringstream text;
+  text << file.rdbuf();
+  return text.str();
+}
+
+// Runs build/tools/gridcastctl with `args` against the cluster's servers;
+// stdout and stderr are pipes and files, as in a script.
+CtlResult RunCtl(Cluster& cluster, const TempDir& dir,
+                 const std::vector<std::string>& args) {
+  std::string command =
+      Quote(absl::StrCat(GRIDCAST_BINARY_DIR, "/tools/gridcastctl"));
+  absl::StrAppend(&command, " --trainer=", cluster.trainer().address(),
+                  " --forecaster=", cluster.inference().address());
+  for (const std::string& arg : args)
+    absl::StrAppend(&command, " ", Quote(arg));
+  const std::string err_path = dir.path() + "/stderr.txt";
+  absl::StrAppend(&command, " 2>", Quote(err_path), " </dev/null");
+
+  CtlResult result;
+  FILE* pipe = popen(command.c_str(), "r");
+  REQUIRE(pipe != nullptr);
+  char buffer[4096];
+  size_t read = 0;
+  while ((read = fread(buffer, 1, sizeof(buffer), pipe)) > 0) {
+    result.out.append(buffer, read);
+  }
+  const int status = pclose(pipe);
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  result.err = ReadFile(err_path);
+  return result;
+}
+
+// Runs gridcastctl and returns its exit code and peak resident memory in
+// KiB. A child's peak counts the memory of the process it was forked from
+// until it execs, so a small Python process starts it, not this test
+// binary with LibTorch loaded.
+std::pair<int, long> RunCtlMeasured(Cluster& cluster,
+                                    const std::vector<std::string>& args) {
+  std::string command = absl::StrCat(
+      "python3 -c 'import resource, subprocess, sys\n"
+      "code = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL)"
+      ".returncode\n"
+      "print(code, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)' ",
+      Quote(absl::StrCat(GRIDCAST_BINARY_DIR, "/tools/gridcastctl")),
+      " --trainer=", cluster.trainer().address());
+  for (const std::string& arg : args)
+    absl::StrAppend(&command, " ", Quote(arg));
+
+  FILE* pipe = popen(command.c_str(), "r");
+  REQUIRE(pipe != nullptr);
+  int exit_code = -1;
+  long peak_kib = -1;
+  REQUIRE(fscanf(pipe, "%d %ld", &exit_code, &peak_kib) == 2);
+  REQUIRE(pclose(pipe) == 0);
+  return {exit_code, peak_kib};
+}
+
+// The same under a pseudo-terminal made by script(1), as an operator at a
+// terminal sees it: stdout and stderr together.
+CtlResult RunCtlOnTerminal(Cluster& cluster,
+                           const std::vector<std::string>& args) {
+  std::string command =
+      Quote(absl::StrCat(GRIDCAST_BINARY_DIR, "/tools/gridcastctl"));
+  absl::StrAppend(&command, " --trainer=", cluster.trainer().address(),
+                  " --forecaster=", cluster.inference().address());
+  for (const std::string& arg : args)
+    absl::StrAppend(&command, " ", Quote(arg));
+  const std::string script =
+      absl::StrCat("script -qec ", Quote(command), " /dev/null </dev/null");
+
+  CtlResult result;
+  FILE* pipe = popen(script.c_str(), "r");
+  REQUIRE(pipe != nullptr);
+  char buffer[4096];
+  size_t read = 0;
+  while ((read = fread(buffer, 1, sizeof(buffer), pipe)) > 0) {
+    result.out.append(buffer, read);
+  }
+  const int status = pclose(pipe);
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return result;
+}
+
+std::string WriteFile(const TempDir& dir, const std::string& name,
+                      const std::string& text) {
+  const std::string path = dir.path() + "/" + name;
+  std::ofstream(path) << text;
+  return path;
+}
+
+// Hourly `hours` of synthetic load from 2024-01-01T00:00Z as a CSV.
+std::string HourlyCsv(int hours) {
+  const std::vector<double> load = SyntheticHourlyLoad(hours);
+  std::string csv = "timestamp,load_kw\n";
+  for (int i = 0; i < hours; ++i) {
+    absl::StrAppend(&csv, kSyntheticStartTime + int64_t{i} * 3600, ",", load[i],
+                    "\n");
+  }
+  return csv;
+}
+
+int DatasetCount(Cluster& cluster) {
+  grpc::ClientContext context;
+  v1::ListDatasetsResponse response;
+  REQUIRE(cluster.trainer_stub()
+              .ListDatasets(&context, v1::ListDatasetsRequest(), &response)
+              .ok());
+  return response.datasets_size();
+}
+
+TEST_CASE("gridcastctl's exit codes tell usage, file and server errors apart",
+          "[gridcastctl][cli][e2e]") {
+  Cluster cluster;
+  TempDir dir;
+
+  SECTION("a missing option is a usage error: 2") {
+    const CtlResult result = RunCtl(cluster, dir, {"upload", "--series", "f"});
+    CHECK(result.exit_code == 2);
+    CHECK(result.err == "gridcastctl: --file is required\n");
+  }
+  SECTION("an unknown command is a usage error: 2") {
+    const CtlResult result = RunCtl(cluster, dir, {"anomalies"});
+    CHECK(result.exit_code == 2);
+    CHECK(absl::StrContains(result.err, "unknown command \"anomalies\""));
+  }
+  SECTION("a file that is not there is a local failure: 1") {
+    const CtlResult result =
+        RunCtl(cluster, dir,
+               {"upload", "--file", dir.path() + "/none.csv", "--series", "f"});
+    CHECK(result.exit_code == 1);
+    CHECK(absl::StrContains(result.err, "none.csv: No such file"));
+  }
+  SECTION("a bad line is a local failure naming it: 1, nothing stored") {
+    std::string csv = HourlyCsv(300);
+    csv += "2024-01-13T12:00:00Z,lots\n";
+    const std::string path = WriteFile(dir, "bad.csv", csv);
+    const CtlResult result = RunCtl(
+        cluster, dir,
+        {"upload", "--file", path, "--series", "f", "--chunk-points", "64"});
+    CHECK(result.exit_code == 1);
+    CHECK(result.err == absl::StrCat("gridcastctl: reading ", path,
+                                     ": line 302, column load_kw: \"lots\" "
+                                     "is not a number\n"));
+    CHECK(DatasetCount(cluster) == 0);
+  }
+  SECTION("a refusal by the server: 3 with the gRPC code's name") {
+    const CtlResult result = RunCtl(cluster, dir, {"models", "get", "nope"});
+    CHECK(result.exit_code == 3);
+    CHECK(absl::StartsWith(result.err,
+                           "gridcastctl: getting model nope: NOT_FOUND: "));
+  }
+  SECTION("a server that cannot be reached: 3, UNAVAILABLE") {
+    const CtlResult result = RunCtl(
+        cluster, dir,
+        {"models", "list", "--forecaster", "127.0.0.1:1", "--timeout", "5"});
+    CHECK(result.exit_code == 3);
+    CHECK(absl::StartsWith(result.err,
+                           "gridcastctl: listing models: UNAVAILABLE: "));
+  }
+  SECTION("every command's --help lists the exit codes") {
+    for (const char* command : {"upload", "train", "forecast"}) {
+      const CtlResult result = RunCtl(cluster, dir, {command, "--help"});
+      CHECK(result.exit_code == 0);
+      CHECK(absl::StrContains(result.out, "Exit status:"));
+      CHECK(absl::StrContains(result.out, "3  the server refused"));
+    }
+  }
+}
+
+TEST_CASE("an upload in local time reports the clock changes it crossed",
+          "[gridcastctl][cli][e2e]") {
+  Cluster cluster;
+  TempDir dir;
+
+  // 15-minute readings in Berlin wall-clock time, 2024-10-26 .. 10-28:
+  // the hour 02:00-03:00 on the 27th appears twice.
+  absl::TimeZone berlin;
+  REQUIRE(absl::LoadTimeZone("Europe/Berlin", &berlin));
+  const absl::Time start =
+      absl::FromCivil(absl::CivilMinute(2024, 10, 26, 0, 0), berlin);
+  constexpr int kPoints = 3 * 96 + 4;
+  std::string csv = "time;load\n";
+  for (int i = 0; i < kPoints; ++i) {
+    const absl::Time at = start + absl::Minutes(15) * i;
+    absl::StrAppend(&csv, absl::FormatTime("%Y-%m-%d %H:%M", at, berlin), ";",
+                    500 + i % 96, "\n");
+  }
+  const std::string path = WriteFile(dir, "scada.csv", csv);
+
+  const CtlResult result =
+      RunCtl(cluster, dir,
+             {"upload", "--file", path, "--series", "feeder-9", "--timezone",
+              "Europe/Berlin", "--delimiter", ";", "--timestamp-column", "1",
+              "--value-column", "2", "--chunk-points", "50"});
+  INFO(result.err);
+  REQUIRE(result.exit_code == 0);
+  CHECK(absl::StrContains(result.out, absl::StrCat("points:", "")));
+  CHECK(absl::StrContains(result.out, absl::StrCat(kPoints, " every 15m")));
+  CHECK(absl::StrContains(result.out, "repairs:     none"));
+  CHECK(absl::StrContains(
+      result.out,
+      "2024-10-27: clocks went back from 03:00 to 02:00 (+02:00 to +01:00); "
+      "of the repeated local times, 4 rows were read as +02:00 (first pass) "
+      "and 4 as +01:00 (second pass)"));
+  CHECK(DatasetCount(cluster) == 1);
+}
+
+TEST_CASE("ten years of 15-minute data upload in the memory of one chunk",
+          "[gridcastctl][cli][e2e][upload]") {
+  Cluster cluster;
+  TempDir dir;
+
+  // 350,688 rows, about 11 MB of CSV, and a day of the same for comparison.
+  const std::string big = dir.path() + "/decade.csv";
+  const std::string small = dir.path() + "/day.csv";
+  REQUIRE(
+      RunCtl(cluster, dir,
+             {"sample", "--out", big, "--days", "3653", "--resolution", "900"})
+          .exit_code == 0);
+  REQUIRE(
+      RunCtl(cluster, dir,
+             {"sample", "--out", small, "--days", "1", "--resolution", "900"})
+          .exit_code == 0);
+  std::ifstream file(big, std::ios::ate);
+  const long file_kib = static_cast<long>(file.tellg()) / 1024;
+  REQUIRE(file_kib > 10 * 1024);
+
+  const auto [small_exit, small_kib] =
+      RunCtlMeasured(cluster, {"upload", "--file", small, "--series", "day",
+                               "--covariate", "temperature_c", "--quiet"});
+  REQUIRE(small_exit == 0);
+  const auto [big_exit, big_kib] = RunCtlMeasured(
+      cluster, {"upload", "--file", big, "--series", "decade", "--covariate",
+                "temperature_c", "--chunk-points", "8192", "--quiet"});
+  REQUIRE(big_exit == 0);
+  INFO("peak RSS: day " << small_kib << " KiB, decade " << big_kib
+                        << " KiB, file " << file_kib << " KiB");
+
+  // Holding the file, or its rows, would cost more than the file's size;
+  // a chunk of 8192 rows costs about 200 KiB.
+  CHECK(big_kib - small_kib < file_kib / 4);
+
+  grpc::ClientContext context;
+  v1::ListDatasetsRequest request;
+  request.set_series_id("decade");
+  v1::ListDatasetsResponse response;
+  REQUIRE(
+      cluster.trainer_stub().ListDatasets(&context, request, &response).ok());
+  REQUIRE(response.datasets_size() == 1);
+  CHECK(response.datasets(0).points() == 3653 * 96);
+}
+
+TEST_CASE("train, wait and forecast with a plot, as a script runs them",
+          "[gridcastctl][cli][e2e]") {
+  Cluster cluster;
+  TempDir dir;
+  const std::string history = WriteFile(dir, "feeder.csv", HourlyCsv(24 * 30));
+
+  const CtlResult upload =
+      RunCtl(cluster, dir,
+             {"upload", "--file", history, "--series", "feeder-17", "--quiet"});
+  REQUIRE(upload.exit_code == 0);
+  const std::string dataset(absl::StripSuffix(upload.out, "\n"));
+  CHECK(absl::StartsWith(dataset, "ds-"));
+
+  const CtlResult train =
+      RunCtl(cluster, dir,
+             {"train", "--model", "feeder-17", "--dataset", dataset, "--window",
+              "24", "--horizon", "6", "--hidden", "16", "--epochs", "3"});
+  INFO(train.err);
+  REQUIRE(train.exit_code == 0);
+  CHECK(absl::StrContains(train.out, "SUCCEEDED: model feeder-17 version 1"));
+  // Not a terminal: one plain line per epoch, never redrawn in place.
+  CHECK(absl::StrContains(train.err, "\nepoch 1/3 train "));
+  CHECK(absl::StrContains(train.err, "\nepoch 3/3 train "));
+  CHECK_FALSE(absl::StrContains(train.err, "\r"));
+
+  const CtlResult wait = RunCtl(cluster, dir,
+                                {"models", "get", "feeder-17", "--wait-version",
+                                 "1", "--wait-timeout", "60"});
+  REQUIRE(wait.exit_code == 0);
+  CHECK(absl::StrContains(wait.out, "version 1  READY  (served)"));
+
+  const std::string plot = dir.path() + "/forecast.svg";
+  const CtlResult forecast =
+      RunCtl(cluster, dir,
+             {"forecast", "--model", "feeder-17", "--history", history,
+              "--format", "csv", "--plot", plot, "--plot-history", "48"});
+  INFO(forecast.err);
+  REQUIRE(forecast.exit_code == 0);
+  // A header and six points, the first one hour after the history.
+  CHECK(absl::StartsWith(forecast.out,
+                         "timestamp,load_kw\n2024-01-31T00:00:00Z,"));
+  CHECK(std::count(forecast.out.begin(), forecast.out.end(), '\n') == 7);
+  const std::string svg = ReadFile(plot);
+  // Two days drawn, though the model reads (and is sent) one.
+  const size_t history_at = svg.find("<polyline id=\"history\"");
+  REQUIRE(history_at != std::string::npos);
+  const std::string element =
+      svg.substr(history_at, svg.find('>', history_at) - history_at);
+  CHECK(std::count(element.begin(), element.end(), ',') == 48);
+  CHECK(absl::StrContains(svg, "<polyline id=\"forecast\""));
+  CHECK(absl::EndsWith(svg, "</svg>\n"));
+
+  SECTION("on a terminal, progress is one bar redrawn in place with an ETA") {
+    const CtlResult train = RunCtlOnTerminal(
+        cluster, {"train", "--model", "feeder-19", "--dataset", dataset,
+                  "--window", "24", "--horizon", "6", "--hidden", "16",
+                  "--epochs", "4", "--patience", "4"});
+    INFO(train.out);
+    CHECK(train.exit_code == 0);
+    CHECK(absl::StrContains(train.out, "\repoch 1/4 [=====>"));
+    CHECK(absl::StrContains(
+        train.out, absl::StrCat("\repoch 4/4 [", std::string(20, '='), "]")));
+    CHECK(absl::StrContains(train.out, " eta "));
+    CHECK(absl::StrContains(train.out, "\033[K"));
+  }
+  SECTION("a wait for a version that never comes times out: 5") {
+    const CtlResult timeout =
+        RunCtl(cluster, dir,
+               {"models", "get", "feeder-17", "--wait-version", "2",
+                "--wait-timeout", "0.5"});
+    CHECK(timeout.exit_code == 5);
+    CHECK(absl::StrContains(timeout.err, "timed out"));
+  }
+  SECTION("a job refused at creation: 3; a cancelled job: 4") {
+    const CtlResult refused =
+        RunCtl(cluster, dir,
+               {"train", "--model", "feeder-18", "--dataset", dataset,
+                "--window", "600", "--horizon", "24", "--epochs", "1"});
+    CHECK(refused.exit_code == 3);
+    CHECK(absl::StrContains(refused.err, "FAILED_PRECONDITION: "));
+
+    const CtlResult queued =
+        RunCtl(cluster, dir,
+               {"train", "--model", "feeder-18", "--dataset", dataset,
+                "--window", "24", "--horizon", "6", "--hidden", "16",
+                "--epochs", "10000", "--patience", "10000", "--no-watch"});
+    REQUIRE(queued.exit_code == 0);
+    const std::string job(absl::StripSuffix(queued.out, "\n"));
+    CHECK(RunCtl(cluster, dir, {"jobs", "cancel", job}).exit_code == 0);
+
+    const CtlResult watched = RunCtl(cluster, dir, {"jobs", "watch", job});
+    CHECK(watched.exit_code == 4);
+    CHECK(absl::StrContains(
+        watched.err, absl::StrCat("gridcastctl: job ", job, " CANCELLED: ")));
+  }
+}
+
+}  // namespace
+}  // namespace gridcast::testing
