@@ -7,6 +7,7 @@
 #include "common/server/grpc_status.h"
 #include "common/status_macros.h"
 #include "common/timeseries/regular_series.h"
+#include "inference/inference_metrics.h"
 
 namespace gridcast {
 namespace {
@@ -87,6 +88,8 @@ absl::Status ForecasterServiceImpl::RunForecast(
   GC_ASSIGN_OR_RETURN(
       const std::vector<double> forecast,
       model->Predict(window_values, &first_forecast_time, /*count=*/1));
+  // TODO(issue 4): dynamic batching will record its real batch sizes here.
+  RecordForwardBatch(1);
 
   response->set_model(request.model());
   response->set_version(model->version());

@@ -9,6 +9,7 @@
 #include "common/model/architecture.h"
 #include "common/names.h"
 #include "common/status_macros.h"
+#include "trainer/trainer_metrics.h"
 #include "trainer/training.h"
 
 namespace gridcast {
@@ -303,6 +304,7 @@ bool JobManager::RunNextJob() {
 }
 
 void JobManager::Run(const std::string& job_id) {
+  const absl::Time started = absl::Now();
   Update(job_id, [](v1::TrainingJob* j) {
     j->set_state(v1::JOB_STATE_RUNNING);
     j->set_start_time(NowSeconds());
@@ -324,6 +326,7 @@ void JobManager::Run(const std::string& job_id) {
     }
   });
   const v1::TrainingJob final_state = *Get(job_id);
+  RecordJobFinished(final_state.state(), absl::Now() - started);
   LogLine line(version.ok() ? LogLevel::kInfo : LogLevel::kWarning,
                "job_finished");
   line.Field("job", job_id)
@@ -357,6 +360,7 @@ absl::StatusOr<int64_t> JobManager::TrainAndPublish(const std::string& job_id) {
 
   TrainingCallbacks callbacks;
   callbacks.on_epoch = [this, &job_id](const v1::EpochProgress& epoch) {
+    RecordEpoch();
     Update(
         job_id,
         [&epoch](v1::TrainingJob* j) {
