@@ -312,21 +312,25 @@ void JobManager::Run(const std::string& job_id) {
   LogInfo("job_started").Field("job", job_id);
 
   const absl::StatusOr<int64_t> version = TrainAndPublish(job_id);
+  const v1::JobState end_state =
+      version.ok() ? v1::JOB_STATE_SUCCEEDED
+      : version.status().code() == absl::StatusCode::kCancelled
+          ? v1::JOB_STATE_CANCELLED
+          : v1::JOB_STATE_FAILED;
+  // Before the final update, so that a watcher who sees the job end also
+  // sees it in /metrics.
+  RecordJobFinished(end_state, absl::Now() - started);
 
-  Update(job_id, [&version](v1::TrainingJob* j) {
+  Update(job_id, [&version, end_state](v1::TrainingJob* j) {
     j->set_end_time(NowSeconds());
+    j->set_state(end_state);
     if (version.ok()) {
-      j->set_state(v1::JOB_STATE_SUCCEEDED);
       j->set_published_version(*version);
     } else {
-      j->set_state(version.status().code() == absl::StatusCode::kCancelled
-                       ? v1::JOB_STATE_CANCELLED
-                       : v1::JOB_STATE_FAILED);
       j->set_error(std::string(version.status().message()));
     }
   });
   const v1::TrainingJob final_state = *Get(job_id);
-  RecordJobFinished(final_state.state(), absl::Now() - started);
   LogLine line(version.ok() ? LogLevel::kInfo : LogLevel::kWarning,
                "job_finished");
   line.Field("job", job_id)
