@@ -4,6 +4,8 @@
 // before and after each step rather than absolute values.
 #include <grpcpp/grpcpp.h>
 
+#include <regex>
+
 #include <catch2/catch.hpp>
 
 #include "common/store/files.h"
@@ -154,21 +156,42 @@ TEST_CASE("a refused version is counted by its reason", "[metrics][e2e]") {
   cluster.inference().watcher()->PollOnce();
   REQUIRE(cluster.inference().registry()->ServedVersion("feeder-c") == 1);
 
-  // Version 2: version 1 with one flipped byte in its weights.
+  // Version 2 is version 1 with one part damaged on disk.
   const std::string model_dir = cluster.store_root() + "/models/feeder-c";
-  REQUIRE(CreateDirectories(model_dir + "/2").ok());
+  const std::string manifest =
+      *ReadFileToString(model_dir + "/1/manifest.json");
   std::string weights = *ReadFileToString(model_dir + "/1/weights.pt");
-  weights[weights.size() / 2] ^= 0x40;
-  REQUIRE(WriteFileDurably(model_dir + "/2/manifest.json",
-                           *ReadFileToString(model_dir + "/1/manifest.json"))
-              .ok());
+  std::string reason;
+  SECTION("weights that lost a byte fail their checksum") {
+    weights[weights.size() / 2] ^= 0x40;
+    REQUIRE(CreateDirectories(model_dir + "/2").ok());
+    REQUIRE(WriteFileDurably(model_dir + "/2/manifest.json", manifest).ok());
+    reason = "checksum";
+  }
+  SECTION("a manifest whose spec does not fit the weights fails on shapes") {
+    // QuickJob trains one hidden layer of 64; the manifest now says 32.
+    const std::string narrower = std::regex_replace(
+        manifest, std::regex(R"("hidden_sizes": \[\s*64\s*\])"),
+        R"("hidden_sizes": [32])");
+    REQUIRE(narrower != manifest);
+    REQUIRE(CreateDirectories(model_dir + "/2").ok());
+    REQUIRE(WriteFileDurably(model_dir + "/2/manifest.json", narrower).ok());
+    reason = "shapes";
+  }
+  SECTION("a manifest that is not JSON fails as a manifest") {
+    REQUIRE(CreateDirectories(model_dir + "/2").ok());
+    REQUIRE(
+        WriteFileDurably(model_dir + "/2/manifest.json", "{ not json").ok());
+    reason = "manifest";
+  }
   REQUIRE(WriteFileDurably(model_dir + "/2/weights.pt", weights).ok());
 
   const auto before = MustScrape(inference_port);
   cluster.inference().watcher()->PollOnce();
   const auto after = MustScrape(inference_port);
+  INFO("reason " << reason);
   CHECK(Grew(before, after, "gridcast_inference_load_failures_total",
-             {{"reason", "checksum"}}) == 1);
+             {{"reason", reason}}) == 1);
   CHECK(Grew(before, after, "gridcast_inference_load_failures_total") == 1);
   CHECK(SumOf(after, "gridcast_inference_versions", {{"state", "failed"}}) ==
         1);
