@@ -6,8 +6,9 @@
 //
 // `model` is read from the request by an extractor registered for the
 // method (e.g. ForecastRequest.model), "" for methods without one. Time
-// runs from the arrival of the call's metadata to the sending of its
-// status, so it includes reading the request and queueing for a handler.
+// runs from the moment the server takes the call up (when it makes the
+// call's interceptors) to the sending of its status, so it includes
+// reading the request and waiting for a handler thread.
 #ifndef GRIDCAST_COMMON_METRICS_GRPC_METRICS_H_
 #define GRIDCAST_COMMON_METRICS_GRPC_METRICS_H_
 

@@ -31,6 +31,8 @@
 
 namespace gridcast::metrics {
 
+class Registry;
+
 // Label values in the order of the family's label names.
 using LabelValues = std::vector<std::string>;
 
@@ -137,9 +139,9 @@ class CallbackRegistration {
 
  private:
   friend class Registry;
-  CallbackRegistration(class Registry* registry, uint64_t id)
+  CallbackRegistration(Registry* registry, uint64_t id)
       : registry_(registry), id_(id) {}
-  class Registry* registry_ = nullptr;
+  Registry* registry_ = nullptr;
   uint64_t id_ = 0;
 };
 
