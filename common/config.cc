@@ -15,6 +15,9 @@ ABSL_FLAG(std::string, log_level, "info", "debug, info, warning or error");
 ABSL_FLAG(int, max_message_bytes, 64 << 20, "largest gRPC message, bytes");
 ABSL_FLAG(int, shutdown_grace_ms, 10'000,
           "how long calls in flight may finish after SIGTERM");
+ABSL_FLAG(int, metrics_port, 0,
+          "port of the Prometheus endpoint GET /metrics, on the host of "
+          "--listen; 0 turns it off");
 
 namespace gridcast {
 
@@ -55,5 +58,7 @@ int MaxMessageBytesFlag() { return absl::GetFlag(FLAGS_max_message_bytes); }
 absl::Duration ShutdownGraceFlag() {
   return absl::Milliseconds(absl::GetFlag(FLAGS_shutdown_grace_ms));
 }
+
+int MetricsPortFlag() { return absl::GetFlag(FLAGS_metrics_port); }
 
 }  // namespace gridcast

@@ -26,6 +26,8 @@ std::vector<char*> ParseFlagsWithEnvironment(int argc, char** argv,
 // Flags every server shares (--max_message_bytes, --shutdown_grace_ms).
 int MaxMessageBytesFlag();
 absl::Duration ShutdownGraceFlag();
+// --metrics_port: the port of the Prometheus endpoint, 0 for none.
+int MetricsPortFlag();
 
 }  // namespace gridcast
 

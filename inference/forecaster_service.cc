@@ -8,6 +8,7 @@
 #include "common/status_macros.h"
 #include "inference/anomaly_detection.h"
 #include "inference/forecast_inputs.h"
+#include "inference/inference_metrics.h"
 
 namespace gridcast {
 namespace {
@@ -63,7 +64,10 @@ absl::Status ForecasterServiceImpl::RunForecast(
   GC_RETURN_IF_ERROR(CheckRequestShape(request));
   GC_ASSIGN_OR_RETURN(const std::shared_ptr<const ForecastModel> model,
                       AcquireModel(request.model(), request.version()));
-  return ComputeForecast(*model, request, response);
+  GC_RETURN_IF_ERROR(ComputeForecast(*model, request, response));
+  // TODO(issue 4): dynamic batching will record its real batch sizes here.
+  RecordForwardBatch(1);
+  return absl::OkStatus();
 }
 
 grpc::ServerUnaryReactor* ForecasterServiceImpl::Forecast(

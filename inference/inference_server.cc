@@ -2,6 +2,7 @@
 
 #include "common/log.h"
 #include "common/status_macros.h"
+#include "inference/inference_metrics.h"
 
 namespace gridcast {
 
@@ -19,9 +20,21 @@ absl::StatusOr<std::unique_ptr<InferenceServer>> InferenceServer::Start(
   grpc_options.max_message_bytes = options.max_message_bytes;
   grpc_options.health_service_names = {
       std::string(v1::ForecasterService::service_full_name())};
-  GC_ASSIGN_OR_RETURN(
-      server->grpc_server_,
-      GrpcServer::Start(grpc_options, {server->service_.get()}));
+  grpc_options.metrics_listen_address = options.metrics_listen_address;
+  grpc_options.metrics_model_labels = {
+      {"/gridcast.v1.ForecasterService/Forecast",
+       metrics::ModelFieldOf<v1::ForecastRequest>()},
+      {"/gridcast.v1.ForecasterService/GetModel",
+       metrics::ModelFieldOf<v1::GetModelRequest>()},
+  };
+  std::vector<grpc::Service*> services = {server->service_.get()};
+  if (options.bench_echo) {
+    server->echo_service_ = std::make_unique<EchoServiceImpl>();
+    services.push_back(server->echo_service_.get());
+  }
+  server->registry_gauges_ = ExportRegistryGauges(server->registry_.get());
+  GC_ASSIGN_OR_RETURN(server->grpc_server_,
+                      GrpcServer::Start(grpc_options, services));
 
   // The watcher starts last so that its first load logs after "listening".
   server->watcher_ = std::make_unique<StoreWatcher>(
@@ -32,7 +45,9 @@ absl::StatusOr<std::unique_ptr<InferenceServer>> InferenceServer::Start(
       .Field("port", server->port())
       .Field("store", options.store_root)
       .Field("poll_interval_ms",
-             absl::ToInt64Milliseconds(options.watcher.poll_interval));
+             absl::ToInt64Milliseconds(options.watcher.poll_interval))
+      .Field("metrics_port", server->metrics_port())
+      .Field("bench_echo", options.bench_echo);
   return server;
 }
 

@@ -9,8 +9,10 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "common/metrics/metrics.h"
 #include "common/server/server_runner.h"
 #include "common/store/model_store.h"
+#include "inference/echo_service.h"
 #include "inference/forecaster_service.h"
 #include "inference/model_registry.h"
 #include "inference/store_watcher.h"
@@ -24,6 +26,10 @@ struct InferenceServerOptions {
   std::string listen_address = "127.0.0.1:50052";
   StoreWatcherOptions watcher;
   int max_message_bytes = 64 << 20;
+  // host:port of GET /metrics (port 0 picks one); "" for none.
+  std::string metrics_listen_address;
+  // Also serve gridcast.bench.v1.EchoService, the load benchmark's ceiling.
+  bool bench_echo = false;
 };
 
 class InferenceServer {
@@ -34,6 +40,8 @@ class InferenceServer {
 
   int port() const { return grpc_server_->port(); }
   std::string address() const { return grpc_server_->LocalAddress(); }
+  // 0 when there is no /metrics endpoint.
+  int metrics_port() const { return grpc_server_->metrics_port(); }
   ModelRegistry* registry() { return registry_.get(); }
   StoreWatcher* watcher() { return watcher_.get(); }
   ForecasterServiceImpl* service() { return service_.get(); }
@@ -48,6 +56,8 @@ class InferenceServer {
   std::unique_ptr<ModelRegistry> registry_;
   std::unique_ptr<StoreWatcher> watcher_;
   std::unique_ptr<ForecasterServiceImpl> service_;
+  std::unique_ptr<EchoServiceImpl> echo_service_;
+  std::vector<metrics::CallbackRegistration> registry_gauges_;
   std::unique_ptr<GrpcServer> grpc_server_;
 };
 

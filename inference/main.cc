@@ -16,6 +16,9 @@ ABSL_FLAG(std::string, store, "./store",
           "root directory of the model store (read only)");
 ABSL_FLAG(int, poll_interval_ms, 1000,
           "how often the store is checked for new versions");
+ABSL_FLAG(bool, bench_echo, false,
+          "also serve gridcast.bench.v1.EchoService/Echo, the load "
+          "benchmark's ceiling; off in production");
 ABSL_FLAG(int, torch_threads, 1,
           "LibTorch intra-op threads; 1 suits many small concurrent calls");
 
@@ -33,6 +36,9 @@ int main(int argc, char** argv) {
   options.watcher.poll_interval =
       absl::Milliseconds(absl::GetFlag(FLAGS_poll_interval_ms));
   options.max_message_bytes = gridcast::MaxMessageBytesFlag();
+  options.metrics_listen_address = gridcast::metrics::MetricsAddressFor(
+      options.listen_address, gridcast::MetricsPortFlag());
+  options.bench_echo = absl::GetFlag(FLAGS_bench_echo);
 
   auto server = gridcast::InferenceServer::Start(options);
   if (!server.ok()) {

@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
 #include "common/status_macros.h"
+#include "inference/inference_metrics.h"
 
 namespace gridcast {
 
@@ -61,6 +62,7 @@ void StoreWatcher::PollModel(const std::string& model) {
                                std::chrono::steady_clock::now() - started)
                                .count();
     if (!loaded.ok()) {
+      RecordLoadFailure(loaded.status());
       registry_->MarkFailed(model, version,
                             std::string(loaded.status().message()));
       LogError("version_refused")
@@ -71,6 +73,8 @@ void StoreWatcher::PollModel(const std::string& model) {
       continue;
     }
     const int64_t previous = registry_->ServedVersion(model);
+    RecordVersionServed((*loaded)->manifest().create_time(),
+                        absl::Milliseconds(load_ms));
     registry_->Serve(model, version, *std::move(loaded));
     LogInfo("version_swapped")
         .Field("model", model)

@@ -9,6 +9,7 @@ Cluster::Cluster(ClusterOptions options) {
   TrainerServerOptions trainer_options;
   trainer_options.store_root = store_.path();
   trainer_options.listen_address = "127.0.0.1:0";
+  trainer_options.metrics_listen_address = "127.0.0.1:0";
   auto trainer = TrainerServer::Start(trainer_options);
   if (!trainer.ok()) throw std::runtime_error(trainer.status().ToString());
   trainer_ = *std::move(trainer);
@@ -16,6 +17,8 @@ Cluster::Cluster(ClusterOptions options) {
   InferenceServerOptions inference_options;
   inference_options.store_root = store_.path();
   inference_options.listen_address = "127.0.0.1:0";
+  inference_options.metrics_listen_address = "127.0.0.1:0";
+  inference_options.bench_echo = options.bench_echo;
   inference_options.watcher.poll_interval = absl::Milliseconds(50);
   inference_options.watcher.start_thread = options.inference_polls;
   auto inference = InferenceServer::Start(inference_options);

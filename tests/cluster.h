@@ -21,6 +21,8 @@ namespace gridcast::testing {
 struct ClusterOptions {
   // When false the inference watcher only polls when a test says so.
   bool inference_polls = true;
+  // Serve gridcast.bench.v1.EchoService on the inference server too.
+  bool bench_echo = false;
 };
 
 class Cluster {

@@ -10,6 +10,7 @@
 #include "common/model/architecture.h"
 #include "common/names.h"
 #include "common/status_macros.h"
+#include "trainer/trainer_metrics.h"
 #include "trainer/training.h"
 
 namespace gridcast {
@@ -326,6 +327,7 @@ bool JobManager::RunNextJob() {
 }
 
 void JobManager::Run(const std::string& job_id) {
+  const absl::Time started = absl::Now();
   Update(job_id, [](v1::TrainingJob* j) {
     j->set_state(v1::JOB_STATE_RUNNING);
     j->set_start_time(NowSeconds());
@@ -333,16 +335,21 @@ void JobManager::Run(const std::string& job_id) {
   LogInfo("job_started").Field("job", job_id);
 
   const absl::StatusOr<int64_t> version = TrainAndPublish(job_id);
+  const v1::JobState end_state =
+      version.ok() ? v1::JOB_STATE_SUCCEEDED
+      : version.status().code() == absl::StatusCode::kCancelled
+          ? v1::JOB_STATE_CANCELLED
+          : v1::JOB_STATE_FAILED;
+  // Before the final update, so that a watcher who sees the job end also
+  // sees it in /metrics.
+  RecordJobFinished(end_state, absl::Now() - started);
 
-  Update(job_id, [&version](v1::TrainingJob* j) {
+  Update(job_id, [&version, end_state](v1::TrainingJob* j) {
     j->set_end_time(NowSeconds());
+    j->set_state(end_state);
     if (version.ok()) {
-      j->set_state(v1::JOB_STATE_SUCCEEDED);
       j->set_published_version(*version);
     } else {
-      j->set_state(version.status().code() == absl::StatusCode::kCancelled
-                       ? v1::JOB_STATE_CANCELLED
-                       : v1::JOB_STATE_FAILED);
       j->set_error(std::string(version.status().message()));
     }
   });
@@ -380,6 +387,7 @@ absl::StatusOr<int64_t> JobManager::TrainAndPublish(const std::string& job_id) {
 
   TrainingCallbacks callbacks;
   callbacks.on_epoch = [this, &job_id](const v1::EpochProgress& epoch) {
+    RecordEpoch();
     Update(
         job_id,
         [&epoch](v1::TrainingJob* j) {

@@ -2,6 +2,7 @@
 
 #include "common/log.h"
 #include "common/status_macros.h"
+#include "trainer/trainer_metrics.h"
 
 namespace gridcast {
 
@@ -20,6 +21,14 @@ absl::StatusOr<std::unique_ptr<TrainerServer>> TrainerServer::Start(
   grpc_options.max_message_bytes = options.max_message_bytes;
   grpc_options.health_service_names = {
       std::string(v1::TrainerService::service_full_name())};
+  grpc_options.metrics_listen_address = options.metrics_listen_address;
+  grpc_options.metrics_model_labels = {
+      {"/gridcast.v1.TrainerService/CreateTrainingJob",
+       metrics::ModelFieldOf<v1::CreateTrainingJobRequest>()},
+      {"/gridcast.v1.TrainerService/ListTrainingJobs",
+       metrics::ModelFieldOf<v1::ListTrainingJobsRequest>()},
+  };
+  server->job_gauges_ = ExportJobGauges(server->jobs_.get());
   GC_ASSIGN_OR_RETURN(
       server->grpc_server_,
       GrpcServer::Start(grpc_options, {server->service_.get()}));
@@ -28,7 +37,8 @@ absl::StatusOr<std::unique_ptr<TrainerServer>> TrainerServer::Start(
       .Field("address", options.listen_address)
       .Field("port", server->port())
       .Field("store", options.store_root)
-      .Field("workers", options.jobs.workers);
+      .Field("workers", options.jobs.workers)
+      .Field("metrics_port", server->metrics_port());
   return server;
 }
 
@@ -37,7 +47,9 @@ TrainerServer::~TrainerServer() { Shutdown(absl::ZeroDuration()); }
 void TrainerServer::Shutdown(absl::Duration grace) {
   if (jobs_ != nullptr) jobs_->Shutdown();
   if (grpc_server_ != nullptr) grpc_server_->Shutdown(grace);
-  // Joins the workers once no call can reach them any more.
+  // Joins the workers once no call can reach them any more; /metrics stops
+  // reading the jobs first.
+  job_gauges_ = metrics::CallbackRegistration();
   jobs_.reset();
 }
 

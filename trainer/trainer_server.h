@@ -8,6 +8,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "common/metrics/metrics.h"
 #include "common/server/server_runner.h"
 #include "common/store/model_store.h"
 #include "common/timeseries/upload_assembler.h"
@@ -24,6 +25,8 @@ struct TrainerServerOptions {
   JobManagerOptions jobs;
   UploadLimits upload_limits;
   int max_message_bytes = 64 << 20;
+  // host:port of GET /metrics (port 0 picks one); "" for none.
+  std::string metrics_listen_address;
 };
 
 class TrainerServer {
@@ -34,6 +37,8 @@ class TrainerServer {
 
   int port() const { return grpc_server_->port(); }
   std::string address() const { return grpc_server_->LocalAddress(); }
+  // 0 when there is no /metrics endpoint.
+  int metrics_port() const { return grpc_server_->metrics_port(); }
   ModelStore* store() { return store_.get(); }
   JobManager* jobs() { return jobs_.get(); }
 
@@ -47,6 +52,7 @@ class TrainerServer {
   std::unique_ptr<ModelStore> store_;
   std::unique_ptr<JobManager> jobs_;
   std::unique_ptr<TrainerServiceImpl> service_;
+  metrics::CallbackRegistration job_gauges_;
   std::unique_ptr<GrpcServer> grpc_server_;
 };
 

@@ -23,6 +23,21 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
   builder.SetMaxReceiveMessageSize(options.max_message_bytes);
   builder.SetMaxSendMessageSize(options.max_message_bytes);
   for (grpc::Service* service : services) builder.RegisterService(service);
+  std::vector<
+      std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
+      interceptors;
+  interceptors.push_back(metrics::MakeServerMetricsInterceptorFactory(
+      options.metrics_model_labels));
+  builder.experimental().SetInterceptorCreators(std::move(interceptors));
+
+  std::unique_ptr<metrics::MetricsHttpServer> metrics_server;
+  if (!options.metrics_listen_address.empty()) {
+    metrics::MetricsHttpServerOptions metrics_options;
+    metrics_options.listen_address = options.metrics_listen_address;
+    auto started = metrics::MetricsHttpServer::Start(metrics_options);
+    if (!started.ok()) return started.status();
+    metrics_server = *std::move(started);
+  }
 
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || port == 0) {
@@ -33,6 +48,7 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
 
   auto result = std::unique_ptr<GrpcServer>(
       new GrpcServer(std::move(server), port, options.health_service_names));
+  result->metrics_server_ = std::move(metrics_server);
   result->SetServing(true);
   return result;
 }
@@ -47,6 +63,10 @@ GrpcServer::~GrpcServer() { Shutdown(absl::ZeroDuration()); }
 
 std::string GrpcServer::LocalAddress() const {
   return absl::StrCat("127.0.0.1:", port_);
+}
+
+int GrpcServer::metrics_port() const {
+  return metrics_server_ == nullptr ? 0 : metrics_server_->port();
 }
 
 void GrpcServer::SetServing(bool serving) {

@@ -14,6 +14,8 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "common/metrics/grpc_metrics.h"
+#include "common/metrics/http_server.h"
 
 namespace gridcast {
 
@@ -25,6 +27,11 @@ struct GrpcServerOptions {
   // Names of the services to report in grpc.health.v1.Health, beside the
   // overall "" entry.
   std::vector<std::string> health_service_names;
+  // Where to serve GET /metrics (host:port, port 0 picks one); "" for no
+  // metrics endpoint. Calls are counted either way.
+  std::string metrics_listen_address;
+  // How to read the model label of each method's requests.
+  metrics::ModelLabelExtractors metrics_model_labels;
 };
 
 class GrpcServer {
@@ -40,6 +47,8 @@ class GrpcServer {
   int port() const { return port_; }
   // "127.0.0.1:<port>", for clients in the same process.
   std::string LocalAddress() const;
+  // The port of the /metrics endpoint, 0 when there is none.
+  int metrics_port() const;
 
   // Reports SERVING or NOT_SERVING for "" and every named service.
   void SetServing(bool serving);
@@ -53,6 +62,7 @@ class GrpcServer {
              std::vector<std::string> health_names);
 
   std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<metrics::MetricsHttpServer> metrics_server_;
   int port_;
   std::vector<std::string> health_names_;
   bool shut_down_ = false;

@@ -1,0 +1,335 @@
+#include "tools/loadgen/loadgen.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <condition_variable>
+#include <functional>
+#include <memory>
+#include <mutex>
+
+#include <grpcpp/grpcpp.h>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "gridcast/bench/v1/echo.grpc.pb.h"
+#include "gridcast/v1/forecaster.grpc.pb.h"
+
+namespace gridcast::loadgen {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using Done = std::function<void(grpc::Status)>;
+
+// Monday 2024-01-01 00:00 UTC, hourly: what a SCADA client would send.
+constexpr int64_t kHistoryStart = 1704067200;
+constexpr int64_t kResolutionSeconds = 3600;
+
+const char* CodeName(grpc::StatusCode code) {
+  switch (code) {
+    case grpc::StatusCode::OK:
+      return "OK";
+    case grpc::StatusCode::CANCELLED:
+      return "CANCELLED";
+    case grpc::StatusCode::INVALID_ARGUMENT:
+      return "INVALID_ARGUMENT";
+    case grpc::StatusCode::DEADLINE_EXCEEDED:
+      return "DEADLINE_EXCEEDED";
+    case grpc::StatusCode::NOT_FOUND:
+      return "NOT_FOUND";
+    case grpc::StatusCode::RESOURCE_EXHAUSTED:
+      return "RESOURCE_EXHAUSTED";
+    case grpc::StatusCode::FAILED_PRECONDITION:
+      return "FAILED_PRECONDITION";
+    case grpc::StatusCode::UNIMPLEMENTED:
+      return "UNIMPLEMENTED";
+    case grpc::StatusCode::INTERNAL:
+      return "INTERNAL";
+    case grpc::StatusCode::UNAVAILABLE:
+      return "UNAVAILABLE";
+    case grpc::StatusCode::DATA_LOSS:
+      return "DATA_LOSS";
+    default:
+      return "OTHER";
+  }
+}
+
+// A load that looks like a feeder: a daily cycle around 100.
+void FillHistory(int points, google::protobuf::RepeatedField<int64_t>* times,
+                 google::protobuf::RepeatedField<double>* values) {
+  times->Reserve(points);
+  values->Reserve(points);
+  for (int i = 0; i < points; ++i) {
+    times->Add(kHistoryStart + i * kResolutionSeconds);
+    values->Add(100 + 20 * std::sin(2 * M_PI * (i % 24) / 24.0));
+  }
+}
+
+// Starts calls of one method; each slot has its own response buffer, and
+// a slot never has two calls at once.
+class Caller {
+ public:
+  virtual ~Caller() = default;
+  virtual void Start(int slot, grpc::ClientContext* context, Done done) = 0;
+};
+
+class EchoCaller final : public Caller {
+ public:
+  EchoCaller(const std::vector<std::shared_ptr<grpc::Channel>>& channels,
+             const LoadOptions& options, int slots)
+      : responses_(slots) {
+    for (const auto& channel : channels) {
+      stubs_.push_back(bench::v1::EchoService::NewStub(channel));
+    }
+    FillHistory(options.history_points, request_.mutable_timestamps(),
+                request_.mutable_values());
+    request_.set_reply_points(options.horizon);
+    request_.set_model(options.model);
+  }
+
+  void Start(int slot, grpc::ClientContext* context, Done done) override {
+    stubs_[slot % stubs_.size()]->async()->Echo(
+        context, &request_, &responses_[slot], std::move(done));
+  }
+
+ private:
+  std::vector<std::unique_ptr<bench::v1::EchoService::Stub>> stubs_;
+  bench::v1::EchoRequest request_;
+  std::vector<bench::v1::EchoResponse> responses_;
+};
+
+class ForecastCaller final : public Caller {
+ public:
+  ForecastCaller(const std::vector<std::shared_ptr<grpc::Channel>>& channels,
+                 const LoadOptions& options, int slots)
+      : responses_(slots) {
+    for (const auto& channel : channels) {
+      stubs_.push_back(v1::ForecasterService::NewStub(channel));
+    }
+    request_.set_model(options.model);
+    request_.set_horizon(options.horizon);
+    request_.set_series_id(options.model);
+    FillHistory(options.history_points,
+                request_.mutable_history()->mutable_timestamps(),
+                request_.mutable_history()->mutable_values());
+  }
+
+  void Start(int slot, grpc::ClientContext* context, Done done) override {
+    stubs_[slot % stubs_.size()]->async()->Forecast(
+        context, &request_, &responses_[slot], std::move(done));
+  }
+
+ private:
+  std::vector<std::unique_ptr<v1::ForecasterService::Stub>> stubs_;
+  v1::ForecastRequest request_;
+  std::vector<v1::ForecastResponse> responses_;
+};
+
+// The closed loop over one Caller.
+class Loop {
+ public:
+  Loop(Caller* caller, const LoadOptions& options)
+      : caller_(caller), options_(options), slots_(options.concurrency) {}
+
+  void Run() {
+    start_ = Clock::now();
+    measure_from_ = start_ + absl::ToChronoNanoseconds(options_.warmup);
+    end_ = measure_from_ + absl::ToChronoNanoseconds(options_.duration);
+    outstanding_ = options_.concurrency;
+    for (int i = 0; i < options_.concurrency; ++i) StartCall(i);
+    std::unique_lock<std::mutex> lock(mu_);
+    idle_.wait(lock, [this] { return outstanding_ == 0; });
+  }
+
+  LoadResult Result() const {
+    LoadResult result;
+    result.concurrency = options_.concurrency;
+    result.method = options_.method;
+    std::vector<double> latencies;
+    for (const Slot& slot : slots_) {
+      latencies.insert(latencies.end(), slot.latencies_ms.begin(),
+                       slot.latencies_ms.end());
+      for (const auto& [code, count] : slot.errors) {
+        result.errors[CodeName(code)] += count;
+      }
+    }
+    std::sort(latencies.begin(), latencies.end());
+    result.ok_calls = static_cast<int64_t>(latencies.size());
+    result.measured_seconds = absl::ToDoubleSeconds(options_.duration);
+    result.qps = result.ok_calls / result.measured_seconds;
+    result.p50_ms = Percentile(latencies, 0.50);
+    result.p90_ms = Percentile(latencies, 0.90);
+    result.p99_ms = Percentile(latencies, 0.99);
+    result.p999_ms = Percentile(latencies, 0.999);
+    result.max_ms = latencies.empty() ? 0 : latencies.back();
+    return result;
+  }
+
+ private:
+  struct Slot {
+    std::unique_ptr<grpc::ClientContext> context;
+    Clock::time_point started;
+    // Touched only by the callback of this slot's one outstanding call.
+    std::vector<double> latencies_ms;
+    std::map<grpc::StatusCode, int64_t> errors;
+  };
+
+  void StartCall(int index) {
+    Slot& slot = slots_[index];
+    slot.context = std::make_unique<grpc::ClientContext>();
+    slot.context->set_deadline(
+        std::chrono::system_clock::now() +
+        absl::ToChronoNanoseconds(options_.call_timeout));
+    slot.started = Clock::now();
+    caller_->Start(
+        index, slot.context.get(),
+        [this, index](grpc::Status status) { Finished(index, status); });
+  }
+
+  void Finished(int index, const grpc::Status& status) {
+    const Clock::time_point now = Clock::now();
+    Slot& slot = slots_[index];
+    if (now >= measure_from_ && now < end_) {
+      if (status.ok()) {
+        slot.latencies_ms.push_back(
+            std::chrono::duration<double, std::milli>(now - slot.started)
+                .count());
+      } else {
+        ++slot.errors[status.error_code()];
+      }
+    }
+    if (now < end_) {
+      StartCall(index);
+      return;
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    if (--outstanding_ == 0) idle_.notify_all();
+  }
+
+  Caller* const caller_;
+  const LoadOptions options_;
+  std::vector<Slot> slots_;
+  Clock::time_point start_, measure_from_, end_;
+  std::mutex mu_;
+  std::condition_variable idle_;
+  int outstanding_ = 0;
+};
+
+// One call, waited for, so that a wrong target or an unloaded model is
+// reported as such instead of as a million errors.
+absl::Status Probe(Caller* caller, const LoadOptions& options) {
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() +
+                       absl::ToChronoNanoseconds(options.call_timeout));
+  std::mutex mu;
+  std::condition_variable done;
+  bool finished = false;
+  grpc::Status result;
+  caller->Start(0, &context, [&](grpc::Status status) {
+    std::lock_guard<std::mutex> lock(mu);
+    result = status;
+    finished = true;
+    done.notify_all();
+  });
+  std::unique_lock<std::mutex> lock(mu);
+  done.wait(lock, [&] { return finished; });
+  if (result.ok()) return absl::OkStatus();
+  return absl::UnavailableError(absl::StrCat(
+      "first ", options.method, " call to ", options.target, " failed: ",
+      CodeName(result.error_code()), ": ", result.error_message()));
+}
+
+}  // namespace
+
+int64_t LoadResult::error_calls() const {
+  int64_t total = 0;
+  for (const auto& [code, count] : errors) total += count;
+  return total;
+}
+
+double Percentile(const std::vector<double>& sorted, double q) {
+  if (sorted.empty()) return 0;
+  const double rank = std::ceil(q * sorted.size());
+  const size_t index =
+      std::min(sorted.size() - 1, static_cast<size_t>(std::max(1.0, rank)) - 1);
+  return sorted[index];
+}
+
+absl::StatusOr<LoadResult> RunClosedLoop(const LoadOptions& options) {
+  if (options.concurrency < 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("concurrency=", options.concurrency, " must be >= 1"));
+  }
+  if (options.method == "batch") {
+    // TODO(issue 4): drive the batch RPC here once the serving branch's
+    // ForecastBatch is in the API.
+    return absl::InvalidArgumentError(
+        "method=batch: the batch RPC is not in this build's API yet");
+  }
+
+  std::vector<std::shared_ptr<grpc::Channel>> channels;
+  for (int i = 0; i < std::max(1, options.channels); ++i) {
+    grpc::ChannelArguments args;
+    // Without this, channels with equal arguments share one connection.
+    args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+    args.SetMaxReceiveMessageSize(64 << 20);
+    channels.push_back(grpc::CreateCustomChannel(
+        options.target, grpc::InsecureChannelCredentials(), args));
+  }
+
+  std::unique_ptr<Caller> caller;
+  if (options.method == "echo") {
+    caller =
+        std::make_unique<EchoCaller>(channels, options, options.concurrency);
+  } else if (options.method == "forecast") {
+    caller = std::make_unique<ForecastCaller>(channels, options,
+                                              options.concurrency);
+  } else {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "method=", options.method, ": use echo, forecast or batch"));
+  }
+  absl::Status probed = Probe(caller.get(), options);
+  if (!probed.ok()) return probed;
+
+  Loop loop(caller.get(), options);
+  loop.Run();
+  return loop.Result();
+}
+
+std::string FormatTable(const std::vector<LoadResult>& results) {
+  std::string out = absl::StrFormat(
+      "%-9s %5s %9s %10s %8s %8s %8s %9s %8s  %s\n", "method", "conc", "calls",
+      "qps", "p50_ms", "p90_ms", "p99_ms", "p99.9_ms", "max_ms", "errors");
+  for (const LoadResult& r : results) {
+    std::vector<std::string> errors;
+    for (const auto& [code, count] : r.errors) {
+      errors.push_back(absl::StrCat(code, "=", count));
+    }
+    absl::StrAppendFormat(
+        &out, "%-9s %5d %9d %10.1f %8.3f %8.3f %8.3f %9.3f %8.3f  %s\n",
+        r.method, r.concurrency, r.ok_calls, r.qps, r.p50_ms, r.p90_ms,
+        r.p99_ms, r.p999_ms, r.max_ms,
+        errors.empty() ? "0" : absl::StrJoin(errors, ","));
+  }
+  return out;
+}
+
+std::string FormatTsv(const std::vector<LoadResult>& results) {
+  std::string out =
+      "method\tconcurrency\tcalls\tqps\tp50_ms\tp90_ms\tp99_ms\tp999_ms\t"
+      "max_ms\terrors\n";
+  for (const LoadResult& r : results) {
+    std::vector<std::string> errors;
+    for (const auto& [code, count] : r.errors) {
+      errors.push_back(absl::StrCat(code, "=", count));
+    }
+    absl::StrAppendFormat(
+        &out, "%s\t%d\t%d\t%.1f\t%.3f\t%.3f\t%.3f\t%.3f\t%.3f\t%s\n", r.method,
+        r.concurrency, r.ok_calls, r.qps, r.p50_ms, r.p90_ms, r.p99_ms,
+        r.p999_ms, r.max_ms, errors.empty() ? "0" : absl::StrJoin(errors, ","));
+  }
+  return out;
+}
+
+}  // namespace gridcast::loadgen

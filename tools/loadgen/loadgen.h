@@ -1,0 +1,74 @@
+// A closed-loop gRPC load generator: `concurrency` calls are always
+// outstanding; each completion records its latency and starts the next
+// call, until a fixed duration has passed. Uses gRPC's callback client so
+// that a handful of threads keep thousands of calls in flight.
+//
+// Methods: "echo" (gridcast.bench.v1.EchoService/Echo, the ceiling),
+// "forecast" (ForecasterService/Forecast with a 168-point hourly history
+// and a 24-step horizon). TODO(issue 4): "batch" once the batch RPC of
+// the serving work exists; RunClosedLoop refuses it until then.
+#ifndef GRIDCAST_TOOLS_LOADGEN_LOADGEN_H_
+#define GRIDCAST_TOOLS_LOADGEN_LOADGEN_H_
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+
+namespace gridcast::loadgen {
+
+struct LoadOptions {
+  // host:port of the server.
+  std::string target = "127.0.0.1:50052";
+  // "echo", "forecast" or "batch".
+  std::string method = "echo";
+  // The model Forecast asks for.
+  std::string model = "bench-feeder";
+  int concurrency = 1;
+  absl::Duration duration = absl::Seconds(5);
+  // Calls that end within this time after the start are not measured
+  // (connection set-up, first-call costs).
+  absl::Duration warmup = absl::Seconds(1);
+  // Separate HTTP/2 connections the calls are spread over.
+  int channels = 1;
+  // History points sent and points asked for.
+  int history_points = 168;
+  int horizon = 24;
+  // Deadline of each call.
+  absl::Duration call_timeout = absl::Seconds(10);
+};
+
+struct LoadResult {
+  std::string method;
+  int concurrency = 0;
+  // Calls that ended inside the measured window, by outcome.
+  int64_t ok_calls = 0;
+  std::map<std::string, int64_t> errors;  // status code name -> calls
+  double measured_seconds = 0;
+  double qps = 0;  // successful calls per second
+  // Latency percentiles of the successful calls, milliseconds.
+  double p50_ms = 0, p90_ms = 0, p99_ms = 0, p999_ms = 0, max_ms = 0;
+
+  int64_t error_calls() const;
+};
+
+// Runs one closed loop. INVALID_ARGUMENT for an unknown method or a
+// concurrency below 1, UNAVAILABLE when the target does not answer a
+// first call within the call timeout.
+absl::StatusOr<LoadResult> RunClosedLoop(const LoadOptions& options);
+
+// The value at quantile `q` (0..1) of `sorted` (ascending), by the
+// nearest-rank rule; 0 for an empty input.
+double Percentile(const std::vector<double>& sorted, double q);
+
+// A fixed-width table with a header, one row per result.
+std::string FormatTable(const std::vector<LoadResult>& results);
+// Tab-separated, with a header line, for scripts.
+std::string FormatTsv(const std::vector<LoadResult>& results);
+
+}  // namespace gridcast::loadgen
+
+#endif  // GRIDCAST_TOOLS_LOADGEN_LOADGEN_H_
