@@ -15,6 +15,7 @@
 #include "common/model/networks.h"
 #include "common/status_macros.h"
 #include "trainer/evaluation.h"
+#include "trainer/fit_checkpoint.h"
 
 namespace gridcast {
 namespace {
@@ -141,6 +142,8 @@ void Restore(ForecastNetworkImpl& network,
 struct FitResult {
   int epochs_run = 0;
   bool cancelled = false;
+  // Not OK when the checkpoint to resume from does not load.
+  absl::Status status;
 };
 
 // Adam on MSE with early stopping on the validation windows; leaves the
@@ -148,7 +151,8 @@ struct FitResult {
 FitResult Fit(ForecastNetworkImpl& network, const WindowTensors& train,
               const WindowTensors& validation,
               const v1::TrainingOptions& options, at::Generator& generator,
-              const TrainingCallbacks& callbacks) {
+              const TrainingCallbacks& callbacks,
+              const TrainingCheckpoint* resume, const std::string& job_id) {
   torch::optim::Adam optimizer(
       network.parameters(), torch::optim::AdamOptions(options.learning_rate()));
   const int64_t count = train.features.size(0);
@@ -157,8 +161,16 @@ FitResult Fit(ForecastNetworkImpl& network, const WindowTensors& train,
   std::vector<torch::Tensor> best = Snapshot(network);
   int epochs_since_best = 0;
   FitResult result;
+  const FitState state{&network, &optimizer,  &generator,
+                       &best,    &best_loss, &epochs_since_best};
+  if (resume != nullptr) {
+    result.status = RestoreFitState(resume->state, state);
+    if (!result.status.ok()) return result;
+    result.epochs_run = resume->epoch;
+  }
 
-  for (int epoch = 1; epoch <= options.max_epochs(); ++epoch) {
+  for (int epoch = result.epochs_run + 1; epoch <= options.max_epochs();
+       ++epoch) {
     const auto started = std::chrono::steady_clock::now();
     network.train();
     const torch::Tensor order = torch::randperm(count, generator, torch::kLong);
@@ -202,6 +214,7 @@ FitResult Fit(ForecastNetworkImpl& network, const WindowTensors& train,
     if (callbacks.on_epoch) callbacks.on_epoch(progress);
 
     if (epochs_since_best >= options.early_stopping_patience()) break;
+    OfferCheckpoint(epoch, state, callbacks.on_checkpoint, job_id);
   }
   Restore(network, best);
   return result;
@@ -444,8 +457,9 @@ absl::StatusOr<TrainedModel> TrainForecastModel(
         .Field("validation_windows",
                static_cast<int64_t>(validation_windows.size()))
         .Field("fine_tune", input.base != nullptr);
-    const FitResult fit =
-        Fit(*network, train, validation, options, generator, callbacks);
+    const FitResult fit = Fit(*network, train, validation, options, generator,
+                              callbacks, input.resume, input.job_id);
+    GC_RETURN_IF_ERROR(fit.status);
     if (fit.cancelled) {
       return absl::CancelledError("the job was cancelled during training");
     }
