@@ -161,7 +161,7 @@ FitResult Fit(ForecastNetworkImpl& network, const WindowTensors& train,
   std::vector<torch::Tensor> best = Snapshot(network);
   int epochs_since_best = 0;
   FitResult result;
-  const FitState state{&network, &optimizer,  &generator,
+  const FitState state{&network, &optimizer, &generator,
                        &best,    &best_loss, &epochs_since_best};
   if (resume != nullptr) {
     result.status = RestoreFitState(resume->state, state);

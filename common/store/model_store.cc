@@ -203,9 +203,10 @@ absl::StatusOr<std::unique_ptr<ModelStore>> ModelStore::Open(
     GC_RETURN_IF_ERROR(CreateDirectories(JoinPath(root, kDatasetsDirectory)));
     GC_RETURN_IF_ERROR(CreateDirectories(JoinPath(root, kModelsDirectory)));
   }
-  // TODO: staging directories left by a publisher that crashed mid-write
-  // stay behind as hidden .tmp-* entries; nothing sweeps them yet because
-  // telling them from a live publisher's needs an age threshold.
+  // Staging directories of a publisher that crashed mid-write stay behind
+  // as hidden .tmp-* entries that nobody lists. The trainer removes them
+  // when it starts, holding the store's trainer lock so that no live
+  // publisher's can be among them (see store_check.h).
   return std::unique_ptr<ModelStore>(new ModelStore(root, read_only));
 }
 
