@@ -284,6 +284,7 @@ absl::Status JobManager::Watch(
   while (true) {
     std::vector<v1::WatchTrainingJobResponse> pending;
     bool ended = false;
+    bool stopping = false;
     {
       absl::MutexLock lock(&mu_);
       const auto it = jobs_.find(job_id);
@@ -297,12 +298,19 @@ absl::Status JobManager::Watch(
       pending.assign(job->updates.begin() + sent, job->updates.end());
       sent = job->updates.size();
       ended = IsFinal(job->state.state());
+      stopping = stopping_;
     }
 
     for (const auto& update : pending) {
       if (!send(update)) return absl::OkStatus();
     }
     if (ended) return absl::OkStatus();
+    // The job will not end in this process: it resumes in the next one.
+    if (stopping) {
+      return absl::UnavailableError(
+          absl::StrCat("the trainer is stopping; job ", job_id,
+                       " goes on when it starts again, watch it then"));
+    }
     if (stop && stop()) {
       return absl::CancelledError("the watch was stopped");
     }
@@ -451,6 +459,15 @@ absl::Status JobManager::Recover() {
   });
 
   for (store::v1::JobRecord& record : records) {
+    if (IsFinal(record.job().state())) {
+      // A crash may have come between the final record and the removal.
+      const absl::Status removed = job_store_->RemoveWork(record.job().id());
+      if (!removed.ok()) {
+        LogWarning("job_work_not_removed")
+            .Field("job", record.job().id())
+            .Field("reason", removed);
+      }
+    }
     auto job = std::make_unique<Job>();
     job->state = record.job();
     job->cancel_requested = record.cancel_requested();
@@ -462,7 +479,9 @@ absl::Status JobManager::Recover() {
       added =
           jobs_.emplace(job->state.id(), std::move(job)).first->second.get();
     }
-    if (!IsFinal(added->state.state())) RecoverJob(added);
+    // Records of ended jobs stay as they are; only the others change.
+    if (IsFinal(added->state.state())) continue;
+    RecoverJob(added);
 
     const std::string id = added->state.id();
     {

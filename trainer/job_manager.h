@@ -70,7 +70,9 @@ class JobManager {
   // Calls `send` with every update since the job was created (so a late
   // watcher still sees each epoch), then with each new one until the job
   // ends (the last message carries the final state), `send` returns false,
-  // or `stop` returns true (polled a few times a second).
+  // or `stop` returns true (polled a few times a second). UNAVAILABLE when
+  // the manager is stopping before the job ended (it resumes in the next
+  // trainer).
   absl::Status Watch(
       const std::string& job_id,
       const std::function<bool(const v1::WatchTrainingJobResponse&)>& send,

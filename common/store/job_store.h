@@ -23,6 +23,8 @@
 
 namespace gridcast {
 
+// TODO(issue 5): records of ended jobs are kept for ever; a long-lived
+// trainer needs a retention limit (by age or count) for them.
 class JobStore {
  public:
   // Opens (creating if needed) <store_root>/jobs.
