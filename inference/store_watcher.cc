@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
+#include "common/printable.h"
 #include "common/status_macros.h"
 
 namespace gridcast {
@@ -73,8 +74,9 @@ void StoreWatcher::PollModel(const std::string& model) {
                                std::chrono::steady_clock::now() - started)
                                .count();
     if (!loaded.ok()) {
+      // The reason may quote bytes of a damaged file.
       registry_->MarkFailed(model, version,
-                            std::string(loaded.status().message()));
+                            PrintableUtf8(loaded.status().message()));
       LogError("version_refused")
           .Field("model", model)
           .Field("version", version)

@@ -82,8 +82,9 @@ void WriteJob(const std::string& root, const std::string& id,
 }
 
 int StoreTool(const std::string& arguments) {
-  const std::string command = absl::StrCat(
-      GRIDCAST_BINARY_DIR, "/tools/gridcast-store ", arguments, " > /dev/null");
+  const std::string command =
+      absl::StrCat(GRIDCAST_BINARY_DIR, "/tools/gridcast-store ", arguments,
+                   " > /dev/null 2>&1");
   const int status = std::system(command.c_str());
   REQUIRE(WIFEXITED(status));
   return WEXITSTATUS(status);

@@ -3,12 +3,15 @@
 #include <google/protobuf/util/json_util.h>
 
 #include "absl/strings/str_cat.h"
+#include "common/printable.h"
 
 namespace gridcast {
 namespace {
 
+// The parser quotes the input it chokes on, which may be any bytes.
 std::string ProtobufMessage(const google::protobuf::util::Status& status) {
-  return std::string(status.message().data(), status.message().size());
+  return PrintableUtf8(
+      absl::string_view(status.message().data(), status.message().size()));
 }
 
 }  // namespace
