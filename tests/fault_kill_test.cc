@@ -477,6 +477,8 @@ TEST_CASE(
                             IN_CREATE) >= 0);
 
   std::vector<std::string> left_by_last_kill;
+  int leftovers_removed = 0;
+  int kills_with_staging = 0;
   for (int kill = 0; kill < kKills; ++kill) {
     INFO("kill " << kill);
     if (kill > 0) run.RestartTrainer();
@@ -533,6 +535,8 @@ TEST_CASE(
     INFO(dead_output);
     CHECK((code == 0 || code == 3));
     left_by_last_kill = Leftovers(dead_output);
+    leftovers_removed += static_cast<int>(left_by_last_kill.size());
+    kills_with_staging += absl::StrContains(dead_output, "staging of");
 
     // Every acknowledged dataset is whole.
     auto store = ModelStore::Open(run.store(), /*read_only=*/true);
@@ -546,6 +550,7 @@ TEST_CASE(
 
   // One last start: every job acknowledged ends, none is lost.
   run.RestartTrainer();
+  std::map<v1::JobState, int> outcomes;
   for (const std::string& job : jobs) {
     INFO(job);
     v1::TrainingJob final_state;
@@ -562,6 +567,7 @@ TEST_CASE(
     if (final_state.state() != v1::JOB_STATE_SUCCEEDED) {
       CHECK_FALSE(final_state.error().empty());
     }
+    ++outcomes[final_state.state()];
   }
   CHECK(run.trainer().Terminate() == 0);
 
@@ -579,6 +585,17 @@ TEST_CASE(
     CHECK((*store)->ReadVersion(kModel, version).ok());
   }
   CHECK(probe.calls() > 100);
+
+  // For docs/reliability.md: what the run went through.
+  std::printf(
+      "fault test (seed %u): %d kills, %d left staging behind, %d leftovers "
+      "removed at restarts; %zu jobs: %d succeeded, %d failed; %zu datasets; "
+      "%zu versions; %lld forecasts, %zu failed, %zu versions served\n",
+      FaultRun::Seed(), kKills, kills_with_staging, leftovers_removed,
+      jobs.size(), outcomes[v1::JOB_STATE_SUCCEEDED],
+      outcomes[v1::JOB_STATE_FAILED], datasets.size(), versions->size(),
+      static_cast<long long>(probe.calls()), probe.failures().size(),
+      probe.versions().size());
 
   std::string output;
   const int final_code = StoreTool("check --store " + run.store(), &output);
