@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
+#include "common/printable.h"
 #include "common/status_macros.h"
 #include "inference/inference_metrics.h"
 
@@ -63,8 +64,9 @@ void StoreWatcher::PollModel(const std::string& model) {
                                .count();
     if (!loaded.ok()) {
       RecordLoadFailure(loaded.status());
+      // The reason may quote bytes of a damaged file.
       registry_->MarkFailed(model, version,
-                            std::string(loaded.status().message()));
+                            PrintableUtf8(loaded.status().message()));
       LogError("version_refused")
           .Field("model", model)
           .Field("version", version)

@@ -8,6 +8,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -16,8 +17,10 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "common/store/job_store.h"
 #include "common/store/model_store.h"
 #include "gridcast/v1/trainer.pb.h"
+#include "trainer/training.h"
 
 namespace gridcast {
 
@@ -26,20 +29,35 @@ struct JobManagerOptions {
   int workers = 1;
   // When false no worker thread starts; tests call RunNextJob() by hand.
   bool start_workers = true;
+  // For tests: called on the worker thread once the checkpoint after
+  // `epoch` and the record naming it are durable, before training goes on.
+  std::function<void(const std::string& job_id, int epoch)> after_checkpoint;
 };
 
-// TODO: jobs live in memory only; a restart forgets queued and running
-// jobs (published versions are safe in the store). Persisting them is part
-// of the crash-safety work.
+// Jobs are kept in the store (see common/store/job_store.h): every change
+// of state and every epoch is written before it is reported, and a running
+// job saves a checkpoint after each epoch. A manager that starts on a store
+// with jobs from before a restart (a crash, kill -9 or a graceful stop)
+// takes them over: queued ones run in their order; one that was running
+// goes on from its last checkpoint (or from the start when it had none);
+// one that was publishing and whose version is in the store succeeded; one
+// whose checkpoint is damaged, or during which the trainer stopped more
+// than kMaxJobRestarts times, fails with the reason. None is lost.
+//
+// One manager per store: the trainer holds the store's trainer lock.
 class JobManager {
  public:
-  JobManager(ModelStore* store, JobManagerOptions options);
-  // Cancels running jobs, waits for the workers.
+  // Opens the job records under `store`, takes over the jobs found there,
+  // then starts the workers.
+  static absl::StatusOr<std::unique_ptr<JobManager>> Start(
+      ModelStore* store, JobManagerOptions options);
+  // Stops running jobs at their next batch (they stay resumable), waits for
+  // the workers.
   ~JobManager();
 
   // Validates the request against the store (datasets exist and share a
   // resolution, the base version exists, spec and options in range, each
-  // series long enough) and queues it. Errors name the field.
+  // series long enough), persists it and queues it. Errors name the field.
   absl::StatusOr<v1::TrainingJob> Create(
       const v1::CreateTrainingJobRequest& request);
   absl::StatusOr<v1::TrainingJob> Get(const std::string& job_id) const;
@@ -52,7 +70,9 @@ class JobManager {
   // Calls `send` with every update since the job was created (so a late
   // watcher still sees each epoch), then with each new one until the job
   // ends (the last message carries the final state), `send` returns false,
-  // or `stop` returns true (polled a few times a second).
+  // or `stop` returns true (polled a few times a second). UNAVAILABLE when
+  // the manager is stopping before the job ended (it resumes in the next
+  // trainer).
   absl::Status Watch(
       const std::string& job_id,
       const std::function<bool(const v1::WatchTrainingJobResponse&)>& send,
@@ -62,7 +82,9 @@ class JobManager {
   // false when none was queued.
   bool RunNextJob();
 
-  // Stops taking new jobs and asks running ones to cancel.
+  // Stops taking new jobs; running ones stop at their next batch and go
+  // back to QUEUED in the store, to resume from their last checkpoint when
+  // a trainer starts on the store again.
   void Shutdown();
 
  private:
@@ -70,7 +92,12 @@ class JobManager {
     v1::TrainingJob state;
     std::vector<v1::WatchTrainingJobResponse> updates;
     bool cancel_requested = false;
+    // What the store keeps beside `state`: epochs, checkpoint, restarts.
+    store::v1::JobRecord persisted;
   };
+
+  JobManager(ModelStore* store, std::unique_ptr<JobStore> job_store,
+             JobManagerOptions options);
 
   absl::Status ValidateRequest(v1::CreateTrainingJobRequest* request,
                                v1::ModelRef* base) const;
@@ -87,15 +114,43 @@ class JobManager {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   bool CancelRequested(const std::string& job_id) const;
 
+  // Takes over the jobs recorded in the store; before any worker starts.
+  absl::Status Recover();
+  // Decides what becomes of a job recorded as not ended.
+  void RecoverJob(Job* job);
+  // The version of `model` that job `job_id` published, 0 if none.
+  int64_t FindPublishedVersion(const std::string& model,
+                               const std::string& job_id) const;
+  // Writes the job's record; a failure is logged (the job goes on, and the
+  // next write may succeed).
+  void Persist(const std::string& job_id);
+  store::v1::JobRecord RecordLocked(const Job& job) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Makes `checkpoint` durable and the one the job's record names.
+  void SaveCheckpoint(const std::string& job_id,
+                      const TrainingCheckpoint& checkpoint);
+  // The job's last checkpoint, or nullopt when it has none.
+  absl::StatusOr<std::optional<TrainingCheckpoint>> LoadCheckpoint(
+      const std::string& job_id) const;
+
   ModelStore* const store_;
+  const std::unique_ptr<JobStore> job_store_;
   const JobManagerOptions options_;
 
+  // Orders the writes of job records, so that an older state never
+  // overwrites a newer one. Taken before mu_, never while holding it.
+  absl::Mutex persist_mu_ ABSL_ACQUIRED_BEFORE(mu_);
   mutable absl::Mutex mu_;
   std::map<std::string, std::unique_ptr<Job>> jobs_ ABSL_GUARDED_BY(mu_);
   std::deque<std::string> queue_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::vector<std::thread> workers_;
 };
+
+// Times the trainer may stop while a job runs before the job is failed
+// rather than resumed once more: a job that crashes the trainer itself
+// (say, by running out of memory) must not keep it down for ever.
+inline constexpr int kMaxJobRestarts = 3;
 
 // True for SUCCEEDED, FAILED and CANCELLED.
 bool IsFinal(v1::JobState state);

@@ -3,16 +3,51 @@
 #include "common/log.h"
 #include "common/status_macros.h"
 #include "trainer/trainer_metrics.h"
+#include "common/store/store_check.h"
 
 namespace gridcast {
+namespace {
+
+// Removes what a trainer that stopped mid-write left in the store, and
+// logs what is damaged (which stays for an operator).
+absl::Status RemoveStoreLeftovers(const std::string& root) {
+  StoreCheckOptions options;
+  options.remove_leftovers = true;
+  options.caller_holds_trainer_lock = true;
+  // Hashing every version's weights would slow every start; inference
+  // verifies each version it loads anyway.
+  options.verify_checksums = false;
+  GC_ASSIGN_OR_RETURN(const StoreReport report, CheckStore(root, options));
+  for (const StoreFinding& finding : report.findings) {
+    if (finding.kind == StoreFinding::Kind::kDamaged) {
+      LogError("store_damage_found")
+          .Field("path", finding.path)
+          .Field("reason", finding.reason);
+    }
+  }
+  LogInfo("store_checked")
+      .Field("store", root)
+      .Field("leftovers_removed", report.Count(StoreFinding::Kind::kLeftover) -
+                                      report.RemainingLeftovers())
+      .Field("damaged", report.Count(StoreFinding::Kind::kDamaged));
+  return absl::OkStatus();
+}
+
+}  // namespace
 
 absl::StatusOr<std::unique_ptr<TrainerServer>> TrainerServer::Start(
     const TrainerServerOptions& options) {
   auto server = std::unique_ptr<TrainerServer>(new TrainerServer());
   GC_ASSIGN_OR_RETURN(server->store_, ModelStore::Open(options.store_root,
                                                        /*read_only=*/false));
-  server->jobs_ =
-      std::make_unique<JobManager>(server->store_.get(), options.jobs);
+  // One trainer per store: the jobs in it are this one's to run, and what
+  // an earlier one left half-written is safe to remove.
+  GC_ASSIGN_OR_RETURN(
+      server->store_lock_,
+      FileLock::TryAcquire(TrainerLockPath(options.store_root)));
+  GC_RETURN_IF_ERROR(RemoveStoreLeftovers(options.store_root));
+  GC_ASSIGN_OR_RETURN(server->jobs_,
+                      JobManager::Start(server->store_.get(), options.jobs));
   server->service_ = std::make_unique<TrainerServiceImpl>(
       server->store_.get(), server->jobs_.get(), options.upload_limits);
 

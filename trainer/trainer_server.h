@@ -4,12 +4,14 @@
 #define GRIDCAST_TRAINER_TRAINER_SERVER_H_
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "common/metrics/metrics.h"
 #include "common/server/server_runner.h"
+#include "common/store/files.h"
 #include "common/store/model_store.h"
 #include "common/timeseries/upload_assembler.h"
 #include "trainer/job_manager.h"
@@ -50,6 +52,8 @@ class TrainerServer {
   TrainerServer() = default;
 
   std::unique_ptr<ModelStore> store_;
+  // Held for the trainer's life; released by the kernel however it ends.
+  std::optional<FileLock> store_lock_;
   std::unique_ptr<JobManager> jobs_;
   std::unique_ptr<TrainerServiceImpl> service_;
   metrics::CallbackRegistration job_gauges_;

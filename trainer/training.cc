@@ -16,6 +16,7 @@
 #include "common/model/networks.h"
 #include "common/status_macros.h"
 #include "trainer/evaluation.h"
+#include "trainer/fit_checkpoint.h"
 
 namespace gridcast {
 namespace {
@@ -230,6 +231,8 @@ void Restore(ForecastNetworkImpl& network,
 struct FitResult {
   int epochs_run = 0;
   bool cancelled = false;
+  // Not OK when the checkpoint to resume from does not load.
+  absl::Status status;
 };
 
 // Adam with early stopping on the validation windows; leaves the network
@@ -239,7 +242,8 @@ FitResult Fit(ForecastNetworkImpl& network,
               std::vector<torch::Tensor> trainable, const WindowTensors& train,
               const WindowTensors& validation, const torch::Tensor& levels,
               const v1::TrainingOptions& options, at::Generator& generator,
-              const TrainingCallbacks& callbacks) {
+              const TrainingCallbacks& callbacks,
+              const TrainingCheckpoint* resume, const std::string& job_id) {
   torch::optim::Adam optimizer(
       std::move(trainable), torch::optim::AdamOptions(options.learning_rate()));
   const int64_t count = train.past.size(0);
@@ -248,8 +252,16 @@ FitResult Fit(ForecastNetworkImpl& network,
   std::vector<torch::Tensor> best = Snapshot(network);
   int epochs_since_best = 0;
   FitResult result;
+  const FitState state{&network, &optimizer, &generator,
+                       &best,    &best_loss, &epochs_since_best};
+  if (resume != nullptr) {
+    result.status = RestoreFitState(resume->state, state);
+    if (!result.status.ok()) return result;
+    result.epochs_run = resume->epoch;
+  }
 
-  for (int epoch = 1; epoch <= options.max_epochs(); ++epoch) {
+  for (int epoch = result.epochs_run + 1; epoch <= options.max_epochs();
+       ++epoch) {
     const auto started = std::chrono::steady_clock::now();
     network.train();
     const torch::Tensor order = torch::randperm(count, generator, torch::kLong);
@@ -294,6 +306,7 @@ FitResult Fit(ForecastNetworkImpl& network,
     if (callbacks.on_epoch) callbacks.on_epoch(progress);
 
     if (epochs_since_best >= options.early_stopping_patience()) break;
+    OfferCheckpoint(epoch, state, callbacks.on_checkpoint, job_id);
   }
   Restore(network, best);
   return result;
@@ -662,7 +675,8 @@ absl::StatusOr<TrainedModel> TrainForecastModel(
         .Field("frozen_tensors", static_cast<int64_t>(groups.frozen.size()));
     const FitResult fit =
         Fit(*network, std::move(groups.trainable), train, validation, levels,
-            options, generator, callbacks);
+            options, generator, callbacks, input.resume, input.job_id);
+    GC_RETURN_IF_ERROR(fit.status);
     if (fit.cancelled) {
       return absl::CancelledError("the job was cancelled during training");
     }

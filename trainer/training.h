@@ -40,6 +40,13 @@ absl::StatusOr<SeriesSplit> SplitSeries(int64_t points, int input_window,
                                         const v1::TrainingOptions& options,
                                         const std::string& dataset_id);
 
+// What training needs to go on after `epoch` as if it had never stopped
+// (see trainer/fit_checkpoint.h; opaque here).
+struct TrainingCheckpoint {
+  int32_t epoch = 0;
+  std::string state;
+};
+
 struct TrainingInput {
   std::string model;
   std::string job_id;
@@ -52,6 +59,9 @@ struct TrainingInput {
   // normalisation.
   const VersionArtifacts* base = nullptr;
   v1::ModelRef base_ref;
+  // When set, training goes on after this checkpoint of the same job
+  // instead of starting at epoch 1.
+  const TrainingCheckpoint* resume = nullptr;
 };
 
 struct TrainingCallbacks {
@@ -61,6 +71,10 @@ struct TrainingCallbacks {
   std::function<void()> on_evaluating;
   // Polled between batches; true stops training with CANCELLED.
   std::function<bool()> cancelled;
+  // After every epoch that training goes on from (after on_epoch), with
+  // the state to resume from. A checkpoint that cannot be made is logged
+  // and skipped.
+  std::function<void(const TrainingCheckpoint&)> on_checkpoint;
 };
 
 struct TrainedModel {

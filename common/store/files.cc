@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -167,6 +168,13 @@ absl::StatusOr<std::string> MakeTempDirectory(const std::string& parent,
   if (mkdtemp(pattern.data()) == nullptr) {
     return PathError(errno, "mkdtemp", pattern);
   }
+  // mkdtemp makes it 0700, and it keeps that mode when it is renamed into
+  // place: inference replicas running as another user could not read it.
+  if (chmod(pattern.c_str(), 0755) != 0) {
+    const int error = errno;
+    rmdir(pattern.c_str());
+    return PathError(error, "chmod", pattern);
+  }
   return pattern;
 }
 
@@ -229,6 +237,81 @@ absl::StatusOr<std::vector<std::string>> ListDirectory(
 
   std::sort(names.begin(), names.end());
   return names;
+}
+
+absl::Status ReplaceFileAtomically(const std::string& path,
+                                   absl::string_view bytes) {
+  const size_t slash = path.rfind('/');
+  const std::string directory =
+      slash == std::string::npos ? "." : path.substr(0, slash);
+  const std::string name =
+      slash == std::string::npos ? path : path.substr(slash + 1);
+
+  std::string temporary = absl::StrCat(directory, "/.tmp-", name, "-XXXXXX");
+  const int fd = mkostemp(temporary.data(), O_CLOEXEC);
+  if (fd < 0) return PathError(errno, "mkstemp", temporary);
+  // mkstemp creates 0600; the store's files are readable by every replica.
+  fchmod(fd, 0644);
+
+  absl::Status status = WriteSyncAndClose(fd, bytes, temporary);
+  if (status.ok() && rename(temporary.c_str(), path.c_str()) != 0) {
+    status = PathError(errno, absl::StrCat("rename ", temporary, " to"), path);
+  }
+  if (!status.ok()) {
+    unlink(temporary.c_str());
+    return status;
+  }
+  return FsyncDirectory(directory);
+}
+
+absl::Status SetPermissions(const std::string& path, unsigned mode) {
+  if (chmod(path.c_str(), static_cast<mode_t>(mode)) != 0) {
+    return PathError(errno, "chmod", path);
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<FileLock> FileLock::TryAcquire(const std::string& path) {
+  const int fd = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) return PathError(errno, "open lock file", path);
+  if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    const int error = errno;
+    close(fd);
+    if (error == EWOULDBLOCK) {
+      return absl::UnavailableError(
+          absl::StrCat(path, " is locked by another process"));
+    }
+    return PathError(error, "lock", path);
+  }
+  return FileLock(fd);
+}
+
+absl::StatusOr<bool> FileLock::IsHeld(const std::string& path) {
+  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) return false;
+    return PathError(errno, "open lock file", path);
+  }
+  const bool held = flock(fd, LOCK_EX | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+  close(fd);  // Also drops the lock if we took it.
+  return held;
+}
+
+FileLock::FileLock(FileLock&& other) noexcept : fd_(other.fd_) {
+  other.fd_ = -1;
+}
+
+FileLock& FileLock::operator=(FileLock&& other) noexcept {
+  if (this != &other) {
+    if (fd_ >= 0) close(fd_);
+    fd_ = other.fd_;
+    other.fd_ = -1;
+  }
+  return *this;
+}
+
+FileLock::~FileLock() {
+  if (fd_ >= 0) close(fd_);
 }
 
 }  // namespace gridcast

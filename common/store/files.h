@@ -28,7 +28,8 @@ absl::Status WriteFileDurably(const std::string& path, absl::string_view bytes);
 absl::Status FsyncDirectory(const std::string& path);
 
 // Creates a fresh, empty directory `<parent>/<prefix>XXXXXX` (mkdtemp) and
-// returns its path. The default prefix is hidden from the store's listings.
+// returns its path, readable by everyone (0755) so that what is published
+// from it is. The default prefix is hidden from the store's listings.
 absl::StatusOr<std::string> MakeTempDirectory(
     const std::string& parent, absl::string_view prefix = ".tmp-");
 
@@ -52,6 +53,40 @@ absl::Status RenameNoReplace(const std::string& from, const std::string& to);
 // Names of the entries in the directory `path` (without "." and ".."),
 // sorted. NOT_FOUND naming the path when it does not exist.
 absl::StatusOr<std::vector<std::string>> ListDirectory(const std::string& path);
+
+// Replaces the file at `path` (or creates it) so that a crash leaves either
+// the old content or all of `bytes`, never a mix: writes a hidden sibling
+// ".tmp-<name>-XXXXXX", fsyncs it, renames it over `path` and fsyncs the
+// directory. On failure the sibling is removed again.
+absl::Status ReplaceFileAtomically(const std::string& path,
+                                   absl::string_view bytes);
+
+// Sets the permission bits of `path` (chmod).
+absl::Status SetPermissions(const std::string& path, unsigned mode);
+
+// An exclusive advisory lock (flock) on a file, held until the object dies
+// or the process ends, however it ends: the kernel releases it even after
+// kill -9. Locks conflict between processes and between separate
+// acquisitions in one process.
+class FileLock {
+ public:
+  // Creates `path` if needed and locks it without waiting: UNAVAILABLE
+  // naming the path when another holder has it.
+  static absl::StatusOr<FileLock> TryAcquire(const std::string& path);
+  // Whether some holder has the lock on `path` now; false when the file
+  // does not exist. Takes and drops the lock itself to find out.
+  static absl::StatusOr<bool> IsHeld(const std::string& path);
+
+  FileLock(FileLock&& other) noexcept;
+  FileLock& operator=(FileLock&& other) noexcept;
+  FileLock(const FileLock&) = delete;
+  FileLock& operator=(const FileLock&) = delete;
+  ~FileLock();
+
+ private:
+  explicit FileLock(int fd) : fd_(fd) {}
+  int fd_ = -1;
+};
 
 }  // namespace gridcast
 

@@ -2,7 +2,6 @@
 
 #include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
-#include <google/protobuf/util/json_util.h>
 
 #include <algorithm>
 #include <cstdint>
@@ -21,6 +20,7 @@
 #include "common/status_macros.h"
 #include "common/store/files.h"
 #include "common/store/sha256.h"
+#include "common/store/store_json.h"
 
 namespace gridcast {
 namespace {
@@ -80,43 +80,6 @@ absl::Status ValidateVersionNumber(int64_t version) {
   if (version > 0) return absl::OkStatus();
   return absl::InvalidArgumentError(
       absl::StrFormat("version=%d must be a positive integer", version));
-}
-
-std::string ProtobufMessage(const google::protobuf::util::Status& status) {
-  return std::string(status.message().data(), status.message().size());
-}
-
-absl::StatusOr<std::string> ToJson(const google::protobuf::Message& message) {
-  google::protobuf::util::JsonPrintOptions options;
-  options.preserve_proto_field_names = true;
-  options.add_whitespace = true;
-
-  std::string json;
-  const auto status =
-      google::protobuf::util::MessageToJsonString(message, &json, options);
-  if (!status.ok()) {
-    return absl::InternalError(
-        absl::StrCat("cannot print ", message.GetTypeName(),
-                     " as JSON: ", ProtobufMessage(status)));
-  }
-  return json;
-}
-
-// Unknown fields are ignored so that files from a newer writer that only
-// added fields stay readable.
-absl::Status FromJson(const std::string& json, const std::string& path,
-                      google::protobuf::Message* message) {
-  google::protobuf::util::JsonParseOptions options;
-  options.ignore_unknown_fields = true;
-
-  const auto status =
-      google::protobuf::util::JsonStringToMessage(json, message, options);
-  if (!status.ok()) {
-    return absl::DataLossError(absl::StrCat(path, " is not a valid ",
-                                            message->GetTypeName(), ": ",
-                                            ProtobufMessage(status)));
-  }
-  return absl::OkStatus();
 }
 
 // Equal messages give equal bytes, which content addressing relies on.
@@ -240,9 +203,10 @@ absl::StatusOr<std::unique_ptr<ModelStore>> ModelStore::Open(
     GC_RETURN_IF_ERROR(CreateDirectories(JoinPath(root, kDatasetsDirectory)));
     GC_RETURN_IF_ERROR(CreateDirectories(JoinPath(root, kModelsDirectory)));
   }
-  // TODO: staging directories left by a publisher that crashed mid-write
-  // stay behind as hidden .tmp-* entries; nothing sweeps them yet because
-  // telling them from a live publisher's needs an age threshold.
+  // Staging directories of a publisher that crashed mid-write stay behind
+  // as hidden .tmp-* entries that nobody lists. The trainer removes them
+  // when it starts, holding the store's trainer lock so that no live
+  // publisher's can be among them (see store_check.h).
   return std::unique_ptr<ModelStore>(new ModelStore(root, read_only));
 }
 
