@@ -4,8 +4,8 @@
 # as the Deployments run them over the ReadWriteMany volume. It trains and
 # publishes a model, checks that each replica serves it (asking each one
 # directly), then keeps Forecast calls flowing round_robin over the three
-# while one replica is stopped with SIGTERM and started again, as a rolling
-# update or a node drain does. It fails if any call fails.
+# while each replica in turn is stopped with SIGTERM and started again, as
+# a rolling update or a node drain does. It fails if any call fails.
 #
 #   tools/rehearsal.sh [BUILD_DIR]
 #
@@ -112,29 +112,37 @@ targets=$(for i in 0 1 2; do replica_address "$i"; done | paste -sd,)
 client_pid=$!
 calls() { sed -n 's/^calls=\([0-9]*\).*/\1/p' "$work/client.status" \
   2> /dev/null || true; }
-for _ in $(seq 1 300); do
-  (($(calls || echo 0) + 0 >= 200)) 2> /dev/null && break
-  kill -0 "$client_pid" 2> /dev/null || break
-  sleep 0.1
-done
+# Waits until the client has made `count` more calls than now.
+wait_calls() {
+  local target=$(($(calls || echo 0) + $1))
+  for _ in $(seq 1 300); do
+    (($(calls || echo 0) + 0 >= target)) && return 0
+    kill -0 "$client_pid" 2> /dev/null || return 0
+    sleep 0.1
+  done
+}
+wait_calls 200
 echo "load is flowing: $(cat "$work/client.status")"
 
-step "SIGTERM to replica 1 under load, then starting it again"
-victim=1
-kill -TERM "${server_pids[$((victim + 1))]}"
-code=0
-wait "${server_pids[$((victim + 1))]}" || code=$?
-if ((code != 0)); then
-  echo "rehearsal: replica $victim exited with $code after SIGTERM" >&2
-  exit 1
-fi
-grep -E 'event=inference_(draining|stopped)' "$work/inference-$victim.log"
-echo "replica $victim exited 0; calls so far: $(cat "$work/client.status")"
-start_replica "$victim"
-wait_replica_listening "$victim" 1
-"$ctl" --forecaster="$(replica_address "$victim")" models get rehearsal \
-  --wait-version 1 --wait-timeout 60 > /dev/null
-echo "replica $victim is back and serves version 1"
+# Each replica in turn, as a rolling update replaces them.
+for victim in 0 1 2; do
+  step "SIGTERM to replica $victim under load, then starting it again"
+  kill -TERM "${server_pids[$((victim + 1))]}"
+  code=0
+  wait "${server_pids[$((victim + 1))]}" || code=$?
+  if ((code != 0)); then
+    echo "rehearsal: replica $victim exited with $code after SIGTERM" >&2
+    exit 1
+  fi
+  grep -E 'event=inference_(draining|stopped)' "$work/inference-$victim.log"
+  echo "replica $victim exited 0; calls so far: $(cat "$work/client.status")"
+  start_replica "$victim"
+  wait_replica_listening "$victim" 1
+  "$ctl" --forecaster="$(replica_address "$victim")" models get rehearsal \
+    --wait-version 1 --wait-timeout 60 > /dev/null
+  echo "replica $victim is back and serves version 1"
+  wait_calls 200
+done
 
 step "Every replica answers again; no call may have failed"
 touch "$work/stop"
