@@ -15,6 +15,10 @@ ABSL_FLAG(std::string, log_level, "info", "debug, info, warning or error");
 ABSL_FLAG(int, max_message_bytes, 64 << 20, "largest gRPC message, bytes");
 ABSL_FLAG(int, shutdown_grace_ms, 10'000,
           "how long calls in flight may finish after SIGTERM");
+ABSL_FLAG(int, health_port, 0,
+          "plaintext port on every interface that serves only "
+          "grpc.health.v1.Health, for Kubernetes probes when the gRPC port "
+          "uses TLS; 0 for none");
 
 namespace gridcast {
 
@@ -54,6 +58,11 @@ int MaxMessageBytesFlag() { return absl::GetFlag(FLAGS_max_message_bytes); }
 
 absl::Duration ShutdownGraceFlag() {
   return absl::Milliseconds(absl::GetFlag(FLAGS_shutdown_grace_ms));
+}
+
+std::string HealthListenAddressFlag() {
+  const int port = absl::GetFlag(FLAGS_health_port);
+  return port == 0 ? "" : absl::StrCat("0.0.0.0:", port);
 }
 
 }  // namespace gridcast

@@ -26,6 +26,9 @@ std::vector<char*> ParseFlagsWithEnvironment(int argc, char** argv,
 // Flags every server shares (--max_message_bytes, --shutdown_grace_ms).
 int MaxMessageBytesFlag();
 absl::Duration ShutdownGraceFlag();
+// --health_port: "0.0.0.0:<port>" for GrpcServerOptions'
+// health_listen_address, or "" when the flag is 0 (no health-only port).
+std::string HealthListenAddressFlag();
 
 }  // namespace gridcast
 

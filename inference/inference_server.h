@@ -24,6 +24,8 @@ struct InferenceServerOptions {
   std::string listen_address = "127.0.0.1:50052";
   StoreWatcherOptions watcher;
   int max_message_bytes = 64 << 20;
+  // host:port of the plaintext health-only port; empty for none.
+  std::string health_listen_address;
 };
 
 class InferenceServer {

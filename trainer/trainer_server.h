@@ -24,6 +24,8 @@ struct TrainerServerOptions {
   JobManagerOptions jobs;
   UploadLimits upload_limits;
   int max_message_bytes = 64 << 20;
+  // host:port of the plaintext health-only port; empty for none.
+  std::string health_listen_address;
 };
 
 class TrainerServer {

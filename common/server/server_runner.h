@@ -14,6 +14,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "common/server/health_port.h"
 
 namespace gridcast {
 
@@ -25,6 +26,9 @@ struct GrpcServerOptions {
   // Names of the services to report in grpc.health.v1.Health, beside the
   // overall "" entry.
   std::vector<std::string> health_service_names;
+  // host:port of a plaintext port serving only grpc.health.v1.Health with
+  // the same statuses (for Kubernetes probes); empty for none.
+  std::string health_listen_address;
 };
 
 class GrpcServer {
@@ -38,6 +42,10 @@ class GrpcServer {
   ~GrpcServer();
 
   int port() const { return port_; }
+  // The health-only port; 0 when there is none.
+  int health_port() const {
+    return health_port_ == nullptr ? 0 : health_port_->port();
+  }
   // "127.0.0.1:<port>", for clients in the same process.
   std::string LocalAddress() const;
 
@@ -55,6 +63,7 @@ class GrpcServer {
   std::unique_ptr<grpc::Server> server_;
   int port_;
   std::vector<std::string> health_names_;
+  std::unique_ptr<HealthPort> health_port_;
   bool shut_down_ = false;
 };
 
