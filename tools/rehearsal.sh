@@ -9,9 +9,9 @@
 #
 #   tools/rehearsal.sh [BUILD_DIR]
 #
-# Ports: GRIDCAST_REHEARSAL_PORT_BASE (default 30171,
-# below the range the kernel hands out to outgoing connections) for the trainer and
-# the three next ones for the replicas. Logs in BUILD_DIR/rehearsal/.
+# Ports: GRIDCAST_REHEARSAL_PORT_BASE (default 30171, below the range the
+# kernel hands out to outgoing connections) for the trainer and the three
+# next ones for the replicas. Logs in BUILD_DIR/rehearsal/.
 # GRIDCAST_REHEARSAL_CLIENT_FLAGS adds flags to the client, e.g.
 # "--health_check=false" to see what a client without health checking gets.
 set -euo pipefail

@@ -177,8 +177,9 @@ export function checkGridcastRules(objects) {
         o.metadata.namespace !== namespaces[0].metadata.name)) {
     errors.push("every object must live in the overlay's one Namespace");
   }
-  if (!objects.some((o) => o.kind === "NetworkPolicy" &&
-                           Object.keys(o.spec.podSelector || {}).length === 0)) {
+  const selectsAll = (policy) =>
+      Object.keys(policy.spec.podSelector || {}).length === 0;
+  if (!objects.some((o) => o.kind === "NetworkPolicy" && selectsAll(o))) {
     errors.push("no default-deny NetworkPolicy for the namespace");
   }
   return errors;

@@ -33,7 +33,8 @@ function parseArguments(argv) {
 const options = parseArguments(process.argv.slice(2));
 const require = createRequire(join(options.modules, "noop.js"));
 const yaml = require("js-yaml");
-const clientModels = join(options.modules, "@kubernetes/client-node/dist/gen/models");
+const clientModels =
+    join(options.modules, "@kubernetes/client-node/dist/gen/models");
 
 // "apps/v1" + "Deployment" -> "kubernetes-models/apps/v1/Deployment".
 function schemaModelOf(apiVersion, kind) {
