@@ -36,7 +36,9 @@ source tools/lib/servers.sh
 stop_client() {
   local status=$?
   [[ -n $client_pid ]] && kill "$client_pid" 2> /dev/null || true
-  # stop_servers exits with the status it finds in $?.
+  # stop_servers exits with the status it finds in $?; errexit would end
+  # the trap at a failing `(exit 1)` and leave the servers running.
+  set +e
   (exit "$status")
   stop_servers
 }
