@@ -18,6 +18,10 @@ ABSL_FLAG(int, shutdown_grace_ms, 10'000,
 ABSL_FLAG(int, metrics_port, 0,
           "port of the Prometheus endpoint GET /metrics, on the host of "
           "--listen; 0 turns it off");
+ABSL_FLAG(int, health_port, 0,
+          "plaintext port on every interface that serves only "
+          "grpc.health.v1.Health, for Kubernetes probes when the gRPC port "
+          "uses TLS; 0 for none");
 
 namespace gridcast {
 
@@ -60,5 +64,9 @@ absl::Duration ShutdownGraceFlag() {
 }
 
 int MetricsPortFlag() { return absl::GetFlag(FLAGS_metrics_port); }
+std::string HealthListenAddressFlag() {
+  const int port = absl::GetFlag(FLAGS_health_port);
+  return port == 0 ? "" : absl::StrCat("0.0.0.0:", port);
+}
 
 }  // namespace gridcast

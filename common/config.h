@@ -28,6 +28,9 @@ int MaxMessageBytesFlag();
 absl::Duration ShutdownGraceFlag();
 // --metrics_port: the port of the Prometheus endpoint, 0 for none.
 int MetricsPortFlag();
+// --health_port: "0.0.0.0:<port>" for GrpcServerOptions'
+// health_listen_address, or "" when the flag is 0 (no health-only port).
+std::string HealthListenAddressFlag();
 
 }  // namespace gridcast
 

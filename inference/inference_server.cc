@@ -18,6 +18,7 @@ absl::StatusOr<std::unique_ptr<InferenceServer>> InferenceServer::Start(
   GrpcServerOptions grpc_options;
   grpc_options.listen_address = options.listen_address;
   grpc_options.max_message_bytes = options.max_message_bytes;
+  grpc_options.health_listen_address = options.health_listen_address;
   grpc_options.health_service_names = {
       std::string(v1::ForecasterService::service_full_name())};
   grpc_options.metrics_listen_address = options.metrics_listen_address;

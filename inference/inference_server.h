@@ -30,6 +30,8 @@ struct InferenceServerOptions {
   std::string metrics_listen_address;
   // Also serve gridcast.bench.v1.EchoService, the load benchmark's ceiling.
   bool bench_echo = false;
+  // host:port of the plaintext health-only port; empty for none.
+  std::string health_listen_address;
 };
 
 class InferenceServer {

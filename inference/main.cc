@@ -39,6 +39,7 @@ int main(int argc, char** argv) {
   options.metrics_listen_address = gridcast::metrics::MetricsAddressFor(
       options.listen_address, gridcast::MetricsPortFlag());
   options.bench_echo = absl::GetFlag(FLAGS_bench_echo);
+  options.health_listen_address = gridcast::HealthListenAddressFlag();
 
   auto server = gridcast::InferenceServer::Start(options);
   if (!server.ok()) {

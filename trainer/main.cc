@@ -36,6 +36,7 @@ int main(int argc, char** argv) {
   options.max_message_bytes = gridcast::MaxMessageBytesFlag();
   options.metrics_listen_address = gridcast::metrics::MetricsAddressFor(
       options.listen_address, gridcast::MetricsPortFlag());
+  options.health_listen_address = gridcast::HealthListenAddressFlag();
 
   auto server = gridcast::TrainerServer::Start(options);
   if (!server.ok()) {

@@ -29,6 +29,8 @@ struct TrainerServerOptions {
   int max_message_bytes = 64 << 20;
   // host:port of GET /metrics (port 0 picks one); "" for none.
   std::string metrics_listen_address;
+  // host:port of the plaintext health-only port; empty for none.
+  std::string health_listen_address;
 };
 
 class TrainerServer {

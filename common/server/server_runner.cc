@@ -49,6 +49,15 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
   auto result = std::unique_ptr<GrpcServer>(
       new GrpcServer(std::move(server), port, options.health_service_names));
   result->metrics_server_ = std::move(metrics_server);
+  if (!options.health_listen_address.empty()) {
+    absl::StatusOr<std::unique_ptr<HealthPort>> health_port =
+        HealthPort::Start(options.health_listen_address);
+    if (!health_port.ok()) return health_port.status();
+    result->health_port_ = *std::move(health_port);
+    LogInfo("health_port_listening")
+        .Field("address", options.health_listen_address)
+        .Field("port", result->health_port_->port());
+  }
   result->SetServing(true);
   return result;
 }
@@ -76,6 +85,11 @@ void GrpcServer::SetServing(bool serving) {
   for (const std::string& name : health_names_) {
     health->SetServingStatus(name, serving);
   }
+  if (health_port_ == nullptr) return;
+  health_port_->SetServingStatus("", serving);
+  for (const std::string& name : health_names_) {
+    health_port_->SetServingStatus(name, serving);
+  }
 }
 
 void GrpcServer::Shutdown(absl::Duration grace) {
@@ -85,6 +99,8 @@ void GrpcServer::Shutdown(absl::Duration grace) {
   SetServing(false);
   server_->Shutdown(absl::ToChronoTime(absl::Now() + grace));
   server_->Wait();
+  // Probes keep getting NOT_SERVING until the drain is over.
+  if (health_port_ != nullptr) health_port_->Shutdown();
 }
 
 void BlockTerminationSignals() {

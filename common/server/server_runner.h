@@ -16,6 +16,7 @@
 #include "absl/time/time.h"
 #include "common/metrics/grpc_metrics.h"
 #include "common/metrics/http_server.h"
+#include "common/server/health_port.h"
 
 namespace gridcast {
 
@@ -32,6 +33,9 @@ struct GrpcServerOptions {
   std::string metrics_listen_address;
   // How to read the model label of each method's requests.
   metrics::ModelLabelExtractors metrics_model_labels;
+  // host:port of a plaintext port serving only grpc.health.v1.Health with
+  // the same statuses (for Kubernetes probes); empty for none.
+  std::string health_listen_address;
 };
 
 class GrpcServer {
@@ -45,6 +49,10 @@ class GrpcServer {
   ~GrpcServer();
 
   int port() const { return port_; }
+  // The health-only port; 0 when there is none.
+  int health_port() const {
+    return health_port_ == nullptr ? 0 : health_port_->port();
+  }
   // "127.0.0.1:<port>", for clients in the same process.
   std::string LocalAddress() const;
   // The port of the /metrics endpoint, 0 when there is none.
@@ -65,6 +73,7 @@ class GrpcServer {
   std::unique_ptr<metrics::MetricsHttpServer> metrics_server_;
   int port_;
   std::vector<std::string> health_names_;
+  std::unique_ptr<HealthPort> health_port_;
   bool shut_down_ = false;
 };
 
