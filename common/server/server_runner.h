@@ -25,6 +25,11 @@ struct GrpcServerOptions {
   // Names of the services to report in grpc.health.v1.Health, beside the
   // overall "" entry.
   std::vector<std::string> health_service_names;
+  // When positive, a connection is closed (GOAWAY) after about this age so
+  // that round_robin clients spread onto new replicas; calls in flight then
+  // get max_connection_age_grace_ms to finish (0: gRPC's default, forever).
+  int max_connection_age_ms = 0;
+  int max_connection_age_grace_ms = 0;
 };
 
 class GrpcServer {
