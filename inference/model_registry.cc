@@ -11,8 +11,9 @@
 namespace gridcast {
 namespace {
 
-// A request retries when the version it waited for was evicted again
-// before it could take it; only a budget far too small gets this far.
+// A request resolves its version again after a failed load (a default
+// request then gets the next good version); failures are final, so this
+// bound is only a guard.
 constexpr int kMaxAcquireAttempts = 3;
 
 void CopyManifest(const store::v1::Manifest& manifest,
@@ -77,10 +78,9 @@ void ModelRegistry::AcquireAttempt(const std::string& model,
   if (!ready.ok() || *ready != nullptr) return done(std::move(ready));
 
   if (attempt > kMaxAcquireAttempts) {
-    return done(absl::UnavailableError(absl::StrCat(
-        "model ", model, " was evicted ", kMaxAcquireAttempts,
-        " times while loading; the memory budget is too small for the "
-        "models in use")));
+    return done(absl::UnavailableError(
+        absl::StrCat("model ", model, " failed to load ", kMaxAcquireAttempts,
+                     " versions in a row; see its versions' reasons")));
   }
 
   // Not loaded: start its load, or join the one in progress, and try
@@ -92,10 +92,14 @@ void ModelRegistry::AcquireAttempt(const std::string& model,
     if (version.ok()) {
       Slot& slot = models_.at(model).versions.at(*version);
       if (slot.loaded == nullptr) {
-        slot.on_loaded.push_back([this, model, selector, done = std::move(done),
-                                  attempt](const absl::Status&) mutable {
-          AcquireAttempt(model, selector, std::move(done), attempt + 1);
-        });
+        // The waiter takes the version straight from its load, so that
+        // another load evicting it meanwhile cannot send it round again.
+        slot.on_loaded.push_back(
+            [this, model, selector, done = std::move(done),
+             attempt](const absl::StatusOr<ModelHandle>& loaded) mutable {
+              if (loaded.ok()) return done(*loaded);
+              AcquireAttempt(model, selector, std::move(done), attempt + 1);
+            });
         StartLoadLocked(model, *version, slot);
         return;
       }
@@ -186,7 +190,11 @@ void ModelRegistry::StartLoadLocked(const std::string& model, int64_t version,
 void ModelRegistry::FinishLoad(const std::string& model, int64_t version,
                                absl::StatusOr<LoadedVersion> result) {
   Released released;
-  std::vector<std::function<void(const absl::Status&)>> callbacks;
+  std::vector<std::function<void(const absl::StatusOr<ModelHandle>&)>>
+      callbacks;
+  // The failure, or (set below) the version now loaded.
+  absl::StatusOr<ModelHandle> outcome = ModelHandle();
+  if (!result.ok()) outcome = result.status();
   {
     absl::MutexLock lock(&mu_);
     Entry& entry = models_[model];
@@ -206,6 +214,7 @@ void ModelRegistry::FinishLoad(const std::string& model, int64_t version,
           .Field("served_version", entry.default_version);
     } else {
       slot.loaded = std::move(result->model);
+      outcome = slot.loaded;
       slot.bytes = result->parameter_bytes;
       slot.evicted = false;
       slot.last_used.store(++clock_, std::memory_order_relaxed);
@@ -223,7 +232,9 @@ void ModelRegistry::FinishLoad(const std::string& model, int64_t version,
     RecomputeLocked(model, entry, &released);
     EvictLocked(result.ok() ? &slot : nullptr, &released);
   }
-  const absl::Status outcome = result.status();
+  // Dropped versions go before the waiters run: a request that follows
+  // this load must find them freed (unless it holds one itself).
+  released.clear();
   for (auto& callback : callbacks) callback(outcome);
 }
 
@@ -481,7 +492,8 @@ int ModelRegistry::StartWantedLoads(const std::string& model,
     if (slot.loaded != nullptr || slot.facts.failed || slot.facts.rejected) {
       continue;
     }
-    slot.on_loaded.push_back([loaded](const absl::Status&) { loaded(); });
+    slot.on_loaded.push_back(
+        [loaded](const absl::StatusOr<ModelHandle>&) { loaded(); });
     StartLoadLocked(model, version, slot);
     ++started;
   }

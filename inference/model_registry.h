@@ -151,8 +151,10 @@ class ModelRegistry {
     // Dropped to respect the budget: reloaded on demand only, never by
     // an eager poll, so that a budget too small cannot thrash.
     bool evicted = false;
-    // Called when the load in progress ends.
-    std::vector<std::function<void(const absl::Status&)>> on_loaded;
+    // Called when the load in progress ends, with the loaded version or
+    // why it failed.
+    std::vector<std::function<void(const absl::StatusOr<ModelHandle>&)>>
+        on_loaded;
   };
   struct Entry {
     std::map<int64_t, Slot> versions;
