@@ -148,6 +148,14 @@ absl::StatusOr<int64_t> ModelRegistry::ResolveLocked(
           absl::StrCat("model ", model, " has no version to serve (",
                        entry.plan.default_reason, "); retry shortly"));
     }
+    // A default that was evicted while its successor loads is not loaded
+    // again: the request waits for the successor instead.
+    const auto current = entry.versions.find(entry.default_version);
+    if (entry.plan.default_version != 0 &&
+        (current == entry.versions.end() ||
+         current->second.loaded == nullptr)) {
+      return entry.plan.default_version;
+    }
     return entry.default_version;
   }
 

@@ -21,6 +21,8 @@ namespace gridcast::testing {
 namespace {
 
 constexpr int kReplicas = 3;
+// Short, so that connections are replaced during the test.
+constexpr int kMaxConnectionAgeMs = 300;
 
 std::shared_ptr<grpc::Channel> RoundRobinChannel(
     const std::vector<std::unique_ptr<InferenceServer>>& replicas) {
@@ -49,8 +51,7 @@ TEST_CASE(
     options.store_root = root.path();
     options.listen_address = "127.0.0.1:0";
     options.watcher.poll_interval = absl::Milliseconds(50);
-    // Short enough that every connection is replaced during the test.
-    options.max_connection_age_ms = 300;
+    options.max_connection_age_ms = kMaxConnectionAgeMs;
     options.max_connection_age_grace_ms = 5000;
     auto replica = InferenceServer::Start(options);
     REQUIRE(replica.ok());
@@ -97,11 +98,16 @@ TEST_CASE(
   REQUIRE(WaitFor([&] { return calls > 50; }, std::chrono::seconds(30)));
   REQUIRE(PublishTinyVersion(**store, "feeder-1", 2).ok());
   REQUIRE(WaitFor([&] { return all_serve(2); }, std::chrono::seconds(30)));
-  // Calls keep flowing after the swap, over connections that keep being
-  // replaced.
+  // Calls keep flowing after the swap for several connection ages, so
+  // that every connection is closed and replaced under load at least once.
   const int calls_at_swap = calls;
+  const auto swapped_at = std::chrono::steady_clock::now();
   REQUIRE(WaitFor(
-      [&] { return answered_by_v2 > 100 && calls > calls_at_swap + 100; },
+      [&] {
+        return answered_by_v2 > 100 && calls > calls_at_swap + 100 &&
+               std::chrono::steady_clock::now() - swapped_at >
+                   std::chrono::milliseconds(5 * kMaxConnectionAgeMs);
+      },
       std::chrono::seconds(30)));
   stop = true;
   for (auto& caller : callers) caller.join();
