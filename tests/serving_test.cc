@@ -164,6 +164,29 @@ TEST_CASE("many first requests for a cold model share one load",
   CHECK(serving.registry().LoadedVersions() == 1);
 }
 
+TEST_CASE(
+    "in lazy mode a model in use gets its next version loaded by "
+    "the poll, a cold one does not",
+    "[serving][registry]") {
+  Serving serving(Lazy());
+  serving.Publish("feeder-hot", 1);
+  serving.Publish("feeder-cold", 1);
+  serving.Poll();
+  v1::ForecastResponse response;
+  REQUIRE(serving.Forecast(TinyRequest("feeder-hot"), &response).ok());
+
+  serving.Publish("feeder-hot", 2);
+  serving.Publish("feeder-cold", 2);
+  serving.Poll();
+  CHECK(serving.registry().LoadedVersions() == 1);
+  const v1::Model hot = serving.Describe("feeder-hot");
+  CHECK(hot.served_version() == 2);
+  CHECK(serving.VersionOf(hot, 2).state() == v1::VERSION_STATE_READY);
+  CHECK(serving.VersionOf(hot, 1).state() == v1::VERSION_STATE_UNLOADED);
+  CHECK(serving.VersionOf(serving.Describe("feeder-cold"), 2).state() ==
+        v1::VERSION_STATE_AVAILABLE);
+}
+
 // --- the LRU ---
 
 TEST_CASE("the least recently used version is evicted beyond the count",
