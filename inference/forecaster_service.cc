@@ -1,11 +1,16 @@
 #include "inference/forecaster_service.h"
 
+#include <atomic>
+#include <memory>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/synchronization/notification.h"
 #include "common/log.h"
 #include "common/names.h"
 #include "common/server/grpc_status.h"
 #include "common/status_macros.h"
+#include "common/timeseries/regular_series.h"
 #include "inference/anomaly_detection.h"
 #include "inference/forecast_inputs.h"
 #include "inference/inference_metrics.h"
@@ -20,17 +25,20 @@ grpc::ServerUnaryReactor* FinishWith(grpc::CallbackServerContext* context,
   return reactor;
 }
 
-absl::Status CheckModelRef(const std::string& model, int64_t version) {
-  GC_RETURN_IF_ERROR(ValidateName("model", model));
-  if (version < 0) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("version=", version, " must be 0 or positive"));
-  }
-  return absl::OkStatus();
-}
-
 absl::Status CheckRequestShape(const v1::ForecastRequest& request) {
-  GC_RETURN_IF_ERROR(CheckModelRef(request.model(), request.version()));
+  GC_RETURN_IF_ERROR(ValidateName("model", request.model()));
+  if (request.version() < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("version=", request.version(), " must be 0 or positive"));
+  }
+  if (!request.alias().empty()) {
+    GC_RETURN_IF_ERROR(ValidateName("alias", request.alias()));
+    if (request.version() != 0) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "version=", request.version(), " and alias=\"", request.alias(),
+          "\" are both set; name the version one way only"));
+    }
+  }
   if (request.horizon() < 0) {
     return absl::InvalidArgumentError(
         absl::StrCat("horizon=", request.horizon(), " must be 0 or positive"));
@@ -38,75 +46,224 @@ absl::Status CheckRequestShape(const v1::ForecastRequest& request) {
   return absl::OkStatus();
 }
 
+void LogRefused(const v1::ForecastRequest& request,
+                const absl::Status& status) {
+  LogDebug("forecast_refused")
+      .Field("model", request.model())
+      .Field("series", request.series_id())
+      .Field("reason", status);
+}
+
 }  // namespace
 
 ForecasterServiceImpl::ForecasterServiceImpl(const ModelStore* store,
-                                             const ModelRegistry* registry)
-    : store_(store), registry_(registry) {}
+                                             ModelRegistry* registry,
+                                             DynamicBatcher* batcher,
+                                             ForecasterServiceOptions options)
+    : store_(store),
+      registry_(registry),
+      batcher_(batcher),
+      options_(options) {}
 
-absl::StatusOr<std::shared_ptr<const ForecastModel>>
-ForecasterServiceImpl::AcquireModel(const std::string& name,
-                                    int64_t version) const {
-  absl::StatusOr<std::shared_ptr<const ForecastModel>> model =
-      registry_->Acquire(name, version);
-  // A model published since the last poll is in the store but not yet in
-  // the registry: that is "not loaded yet", not "does not exist".
-  if (model.status().code() == absl::StatusCode::kNotFound && version == 0 &&
-      store_->ModelExists(name)) {
-    return absl::UnavailableError(
-        absl::StrCat("model ", name, " is not loaded yet; retry shortly"));
+absl::Status ForecasterServiceImpl::ExplainAcquireError(
+    const v1::ForecastRequest& request, const absl::Status& status) const {
+  if (status.code() == absl::StatusCode::kNotFound && request.version() == 0 &&
+      request.alias().empty() && store_->ModelExists(request.model())) {
+    return absl::UnavailableError(absl::StrCat(
+        "model ", request.model(), " is not loaded yet; retry shortly"));
   }
-  return model;
+  return status;
+}
+
+void ForecasterServiceImpl::ForecastAsync(const v1::ForecastRequest& request,
+                                          v1::ForecastResponse* response,
+                                          ForecastDone done) {
+  if (absl::Status shape = CheckRequestShape(request); !shape.ok()) {
+    return done(shape);
+  }
+  VersionSelector selector;
+  selector.version = request.version();
+  selector.alias = request.alias();
+  registry_->AcquireAsync(
+      request.model(), selector,
+      [this, &request, response,
+       done = std::move(done)](absl::StatusOr<ModelHandle> model) mutable {
+        if (!model.ok())
+          return done(ExplainAcquireError(request, model.status()));
+        ForecastWith(*model, request, response, std::move(done));
+      });
+}
+
+void ForecasterServiceImpl::ForecastWith(const ModelHandle& model,
+                                         const v1::ForecastRequest& request,
+                                         v1::ForecastResponse* response,
+                                         ForecastDone done) {
+  // Dynamic batching covers plain point forecasts from load alone; a
+  // model with covariates or bands, or a request with holidays, runs alone.
+  const auto& spec = model->manifest().spec();
+  const bool batchable = batcher_ != nullptr && batcher_->enabled() &&
+                         spec.covariates().empty() &&
+                         spec.quantiles().empty() &&
+                         request.holidays().empty();
+  if (!batchable) {
+    const absl::Status status = ComputeForecast(*model, request, response);
+    if (status.ok()) RecordForwardBatch(1);
+    return done(status);
+  }
+
+  const int horizon =
+      request.horizon() == 0 ? model->horizon() : request.horizon();
+  if (horizon > model->horizon()) {
+    return done(absl::InvalidArgumentError(
+        absl::StrFormat("horizon=%d exceeds the %d points model %s forecasts",
+                        horizon, model->horizon(), request.model())));
+  }
+
+  const v1::TimeSeries& history = request.history();
+  if (absl::Status valid = ValidateRegularHistory(
+          history, model->resolution_seconds(), "history");
+      !valid.ok()) {
+    return done(valid);
+  }
+  const int window = model->input_window();
+  if (history.values_size() < window) {
+    return done(absl::FailedPreconditionError(
+        absl::StrFormat("history has %d points but model %s reads the last %d",
+                        history.values_size(), request.model(), window)));
+  }
+
+  // The window is read in place from the request: no copy to a tensor
+  // until the features are built.
+  const int64_t last_time = history.timestamps(history.timestamps_size() - 1);
+  const int64_t first_forecast_time = last_time + model->resolution_seconds();
+  const double* window_values =
+      history.values().data() + history.values_size() - window;
+
+  const auto answer =
+      [model, horizon, first_forecast_time, response,
+       done = std::move(done)](absl::StatusOr<std::vector<double>> forecast) {
+        if (!forecast.ok()) return done(forecast.status());
+        response->set_model(model->manifest().model());
+        response->set_version(model->version());
+        response->mutable_values()->Reserve(horizon);
+        response->mutable_timestamps()->Reserve(horizon);
+        for (int h = 0; h < horizon; ++h) {
+          response->add_timestamps(first_forecast_time +
+                                   h * model->resolution_seconds());
+          response->add_values((*forecast)[h]);
+        }
+        done(absl::OkStatus());
+      };
+  if (batcher_ != nullptr && batcher_->enabled()) {
+    batcher_->Submit(model, window_values, first_forecast_time, answer);
+    return;
+  }
+  answer(model->Predict(window_values, &first_forecast_time, /*count=*/1));
 }
 
 absl::Status ForecasterServiceImpl::RunForecast(
-    const v1::ForecastRequest& request, v1::ForecastResponse* response) const {
-  GC_RETURN_IF_ERROR(CheckRequestShape(request));
-  GC_ASSIGN_OR_RETURN(const std::shared_ptr<const ForecastModel> model,
-                      AcquireModel(request.model(), request.version()));
-  GC_RETURN_IF_ERROR(ComputeForecast(*model, request, response));
-  // TODO(issue 4): dynamic batching will record its real batch sizes here.
-  RecordForwardBatch(1);
-  return absl::OkStatus();
+    const v1::ForecastRequest& request, v1::ForecastResponse* response) {
+  absl::Status result;
+  absl::Notification finished;
+  ForecastAsync(request, response, [&](const absl::Status& status) {
+    result = status;
+    finished.Notify();
+  });
+  finished.WaitForNotification();
+  return result;
 }
 
 grpc::ServerUnaryReactor* ForecasterServiceImpl::Forecast(
     grpc::CallbackServerContext* context, const v1::ForecastRequest* request,
     v1::ForecastResponse* response) {
-  const absl::Status status = RunForecast(*request, response);
-  if (!status.ok()) {
-    LogDebug("forecast_refused")
-        .Field("model", request->model())
-        .Field("series", request->series_id())
-        .Field("reason", status);
-  }
-  return FinishWith(context, status);
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  ForecastAsync(*request, response,
+                [reactor, request](const absl::Status& status) {
+                  if (!status.ok()) LogRefused(*request, status);
+                  reactor->Finish(ToGrpcStatus(status));
+                });
+  return reactor;
 }
 
 grpc::ServerUnaryReactor* ForecasterServiceImpl::DetectAnomalies(
     grpc::CallbackServerContext* context,
     const v1::DetectAnomaliesRequest* request,
     v1::DetectAnomaliesResponse* response) {
-  absl::Status status = CheckModelRef(request->model(), request->version());
-  if (status.ok()) {
-    absl::StatusOr<std::shared_ptr<const ForecastModel>> model =
-        AcquireModel(request->model(), request->version());
-    status = model.ok() ? gridcast::DetectAnomalies(**model, *request, response)
-                        : model.status();
+  absl::Status shape = ValidateName("model", request->model());
+  if (shape.ok() && request->version() < 0) {
+    shape = absl::InvalidArgumentError(absl::StrCat(
+        "version=", request->version(), " must be 0 or positive"));
   }
-  if (!status.ok()) {
-    LogDebug("anomalies_refused")
-        .Field("model", request->model())
-        .Field("series", request->series_id())
-        .Field("reason", status);
-  } else if (response->events_size() > 0) {
-    LogInfo("anomalies_found")
-        .Field("model", request->model())
-        .Field("version", response->version())
-        .Field("series", request->series_id())
-        .Field("events", response->events_size());
+  if (!shape.ok()) return FinishWith(context, shape);
+
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  VersionSelector selector;
+  selector.version = request->version();
+  registry_->AcquireAsync(
+      request->model(), selector,
+      [this, reactor, request,
+       response](absl::StatusOr<ModelHandle> model) {
+        v1::ForecastRequest as_forecast;
+        as_forecast.set_model(request->model());
+        as_forecast.set_version(request->version());
+        const absl::Status status =
+            model.ok() ? gridcast::DetectAnomalies(**model, *request, response)
+                       : ExplainAcquireError(as_forecast, model.status());
+        if (!status.ok()) {
+          LogDebug("anomalies_refused")
+              .Field("model", request->model())
+              .Field("series", request->series_id())
+              .Field("reason", status);
+        } else if (response->events_size() > 0) {
+          LogInfo("anomalies_found")
+              .Field("model", request->model())
+              .Field("version", response->version())
+              .Field("series", request->series_id())
+              .Field("events", response->events_size());
+        }
+        reactor->Finish(ToGrpcStatus(status));
+      });
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* ForecasterServiceImpl::ForecastBatch(
+    grpc::CallbackServerContext* context,
+    const v1::ForecastBatchRequest* request,
+    v1::ForecastBatchResponse* response) {
+  const int items = request->items_size();
+  if (items > options_.max_batch_items) {
+    return FinishWith(
+        context,
+        absl::ResourceExhaustedError(absl::StrCat(
+            "items has ", items, " forecasts; this server takes at most ",
+            options_.max_batch_items,
+            " per call (--max_batch_items): split the batch")));
   }
-  return FinishWith(context, status);
+  if (items == 0) return FinishWith(context, absl::OkStatus());
+
+  // Every result exists before the first item runs: items may finish on
+  // other threads, each writing only its own result.
+  for (int i = 0; i < items; ++i) response->add_results();
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  auto remaining = std::make_shared<std::atomic<int>>(items);
+  for (int i = 0; i < items; ++i) {
+    const v1::ForecastRequest& item = request->items(i);
+    v1::ForecastBatchResult* result = response->mutable_results(i);
+    ForecastAsync(
+        item, result->mutable_response(),
+        [reactor, remaining, result, &item](const absl::Status& status) {
+          if (!status.ok()) {
+            LogRefused(item, status);
+            result->set_code(static_cast<int>(status.code()));
+            result->set_message(std::string(status.message()));
+            result->clear_response();
+          }
+          if (remaining->fetch_sub(1) == 1) {
+            reactor->Finish(grpc::Status::OK);
+          }
+        });
+  }
+  return reactor;
 }
 
 grpc::ServerUnaryReactor* ForecasterServiceImpl::ListModels(

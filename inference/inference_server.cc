@@ -11,14 +11,22 @@ absl::StatusOr<std::unique_ptr<InferenceServer>> InferenceServer::Start(
   auto server = std::unique_ptr<InferenceServer>(new InferenceServer());
   GC_ASSIGN_OR_RETURN(server->store_,
                       ModelStore::Open(options.store_root, /*read_only=*/true));
-  server->registry_ = std::make_unique<ModelRegistry>();
+  const ModelStore* store = server->store_.get();
+  server->registry_ = std::make_unique<ModelRegistry>(
+      options.registry, [store](const std::string& model, int64_t version) {
+        return LoadVersionFromStore(*store, model, version);
+      });
+  server->batcher_ = std::make_unique<DynamicBatcher>(options.batching);
   server->service_ = std::make_unique<ForecasterServiceImpl>(
-      server->store_.get(), server->registry_.get());
+      store, server->registry_.get(), server->batcher_.get(), options.service);
 
   GrpcServerOptions grpc_options;
   grpc_options.listen_address = options.listen_address;
   grpc_options.max_message_bytes = options.max_message_bytes;
   grpc_options.health_listen_address = options.health_listen_address;
+  grpc_options.max_connection_age_ms = options.max_connection_age_ms;
+  grpc_options.max_connection_age_grace_ms =
+      options.max_connection_age_grace_ms;
   grpc_options.health_service_names = {
       std::string(v1::ForecasterService::service_full_name())};
   grpc_options.metrics_listen_address = options.metrics_listen_address;
@@ -48,7 +56,12 @@ absl::StatusOr<std::unique_ptr<InferenceServer>> InferenceServer::Start(
       .Field("poll_interval_ms",
              absl::ToInt64Milliseconds(options.watcher.poll_interval))
       .Field("metrics_port", server->metrics_port())
-      .Field("bench_echo", options.bench_echo);
+      .Field("bench_echo", options.bench_echo)
+      .Field("load_mode",
+             options.registry.load_mode == LoadMode::kLazy ? "lazy" : "eager")
+      .Field("memory_budget_bytes", options.registry.memory_budget_bytes)
+      .Field("max_loaded_versions", options.registry.max_loaded_versions)
+      .Field("batch_max_size", options.batching.max_batch_size);
   return server;
 }
 

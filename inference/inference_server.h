@@ -13,6 +13,7 @@
 #include "common/server/server_runner.h"
 #include "common/store/model_store.h"
 #include "inference/echo_service.h"
+#include "inference/dynamic_batcher.h"
 #include "inference/forecaster_service.h"
 #include "inference/model_registry.h"
 #include "inference/store_watcher.h"
@@ -25,6 +26,9 @@ struct InferenceServerOptions {
   // host:port; port 0 picks a free port.
   std::string listen_address = "127.0.0.1:50052";
   StoreWatcherOptions watcher;
+  ModelRegistryOptions registry;
+  DynamicBatcherOptions batching;
+  ForecasterServiceOptions service;
   int max_message_bytes = 64 << 20;
   // host:port of GET /metrics (port 0 picks one); "" for none.
   std::string metrics_listen_address;
@@ -32,6 +36,11 @@ struct InferenceServerOptions {
   bool bench_echo = false;
   // host:port of the plaintext health-only port; empty for none.
   std::string health_listen_address;
+  // Connections older than this get a GOAWAY so that clients rebalance
+  // onto new replicas; 0 keeps them forever. Calls in flight then have
+  // max_connection_age_grace_ms to finish.
+  int max_connection_age_ms = 0;
+  int max_connection_age_grace_ms = 0;
 };
 
 class InferenceServer {
@@ -47,6 +56,7 @@ class InferenceServer {
   ModelRegistry* registry() { return registry_.get(); }
   StoreWatcher* watcher() { return watcher_.get(); }
   ForecasterServiceImpl* service() { return service_.get(); }
+  DynamicBatcher* batcher() { return batcher_.get(); }
 
   // Reports NOT_SERVING and lets calls in flight finish for up to `grace`.
   void Shutdown(absl::Duration grace);
@@ -56,10 +66,13 @@ class InferenceServer {
 
   std::unique_ptr<ModelStore> store_;
   std::unique_ptr<ModelRegistry> registry_;
+  std::unique_ptr<DynamicBatcher> batcher_;
   std::unique_ptr<StoreWatcher> watcher_;
   std::unique_ptr<ForecasterServiceImpl> service_;
   std::unique_ptr<EchoServiceImpl> echo_service_;
   std::vector<metrics::CallbackRegistration> registry_gauges_;
+  // Destroyed first: calls still waiting for a load or a batch finish
+  // while the registry and the batcher are whole.
   std::unique_ptr<GrpcServer> grpc_server_;
 };
 

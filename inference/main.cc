@@ -1,5 +1,6 @@
 // gridcast-inference: serves forecasts from the models in the store and
 // hot-reloads new versions as the trainer publishes them.
+#include <cstdint>
 #include <cstdlib>
 #include <string>
 
@@ -21,6 +22,29 @@ ABSL_FLAG(bool, bench_echo, false,
           "benchmark's ceiling; off in production");
 ABSL_FLAG(int, torch_threads, 1,
           "LibTorch intra-op threads; 1 suits many small concurrent calls");
+ABSL_FLAG(std::string, load_mode, "eager",
+          "eager: load every version the policy serves as soon as it is "
+          "found; lazy: load a version when a request first needs it");
+ABSL_FLAG(int64_t, model_memory_budget_bytes, int64_t{2} << 30,
+          "estimated parameter bytes of all loaded versions at most; the "
+          "least recently used are evicted beyond it (0: no limit)");
+ABSL_FLAG(int, max_loaded_versions, 1000,
+          "loaded versions at most; the least recently used are evicted "
+          "beyond it (0: no limit)");
+ABSL_FLAG(int, load_threads, 2,
+          "threads that load and warm up versions in the background");
+ABSL_FLAG(int, max_batch_items, 5000, "items one ForecastBatch call may carry");
+ABSL_FLAG(int, batch_max_size, 0,
+          "dynamic batching: concurrent requests for one version run as one "
+          "forward pass of at most this many windows (0 or 1: off)");
+ABSL_FLAG(int, batch_max_delay_us, 500,
+          "dynamic batching: how long a request waits for others");
+ABSL_FLAG(int, max_connection_age_ms, 300000,
+          "close connections after about this age so that clients spread "
+          "onto new replicas (0: never)");
+ABSL_FLAG(int, max_connection_age_grace_ms, 30000,
+          "how long calls in flight may finish on a connection closed for "
+          "its age");
 
 int main(int argc, char** argv) {
   gridcast::BlockTerminationSignals();
@@ -40,6 +64,25 @@ int main(int argc, char** argv) {
       options.listen_address, gridcast::MetricsPortFlag());
   options.bench_echo = absl::GetFlag(FLAGS_bench_echo);
   options.health_listen_address = gridcast::HealthListenAddressFlag();
+  if (!gridcast::ParseLoadMode(absl::GetFlag(FLAGS_load_mode),
+                               &options.registry.load_mode)) {
+    gridcast::LogError("inference_start_failed")
+        .Field("reason", "--load_mode must be lazy or eager")
+        .Field("load_mode", absl::GetFlag(FLAGS_load_mode));
+    return EXIT_FAILURE;
+  }
+  options.registry.memory_budget_bytes =
+      absl::GetFlag(FLAGS_model_memory_budget_bytes);
+  options.registry.max_loaded_versions =
+      absl::GetFlag(FLAGS_max_loaded_versions);
+  options.registry.load_threads = absl::GetFlag(FLAGS_load_threads);
+  options.service.max_batch_items = absl::GetFlag(FLAGS_max_batch_items);
+  options.batching.max_batch_size = absl::GetFlag(FLAGS_batch_max_size);
+  options.batching.max_delay =
+      absl::Microseconds(absl::GetFlag(FLAGS_batch_max_delay_us));
+  options.max_connection_age_ms = absl::GetFlag(FLAGS_max_connection_age_ms);
+  options.max_connection_age_grace_ms =
+      absl::GetFlag(FLAGS_max_connection_age_grace_ms);
 
   auto server = gridcast::InferenceServer::Start(options);
   if (!server.ok()) {

@@ -1,17 +1,63 @@
 #include "inference/store_watcher.h"
 
-#include <chrono>
+#include <algorithm>
+#include <optional>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "common/log.h"
-#include "common/printable.h"
 #include "common/status_macros.h"
-#include "inference/inference_metrics.h"
+#include "common/store/files.h"
 
 namespace gridcast {
+namespace {
 
-absl::Status SmokeTest(const ForecastModel& model) { return model.SmokeTest(); }
+// Counts the loads a poll started down to zero.
+class LoadCounter {
+ public:
+  void Add(int count) {
+    absl::MutexLock lock(&mu_);
+    pending_ += count;
+  }
+  void Done() {
+    absl::MutexLock lock(&mu_);
+    --pending_;
+  }
+  void WaitForZero() {
+    absl::MutexLock lock(&mu_);
+    mu_.Await(absl::Condition(
+        +[](int* pending) { return *pending <= 0; }, &pending_));
+  }
+
+ private:
+  absl::Mutex mu_;
+  int pending_ = 0;
+};
+
+}  // namespace
+
+absl::Status SmokeTest(const ForecastModel& model) {
+  return model.SmokeTest();
+}
+
+absl::StatusOr<LoadedVersion> LoadVersionFromStore(const ModelStore& store,
+                                                   const std::string& model,
+                                                   int64_t version) {
+  const absl::Time started = absl::Now();
+  GC_ASSIGN_OR_RETURN(VersionArtifacts artifacts,
+                      store.ReadVersion(model, version));
+  GC_ASSIGN_OR_RETURN(std::unique_ptr<ForecastModel> loaded,
+                      ForecastModel::Load(std::move(artifacts.manifest),
+                                          artifacts.weights, version));
+  GC_RETURN_IF_ERROR(SmokeTest(*loaded));
+
+  LoadedVersion result;
+  result.parameter_bytes = loaded->parameter_bytes();
+  result.load_time = absl::Now() - started;
+  result.model = std::move(loaded);
+  return result;
+}
 
 StoreWatcher::StoreWatcher(const ModelStore* store, ModelRegistry* registry,
                            StoreWatcherOptions options)
@@ -38,71 +84,48 @@ void StoreWatcher::PollOnce() {
         .Field("reason", models.status());
     return;
   }
-  for (const std::string& model : *models) PollModel(model);
+  // Loads of all models run on the pool at once; the poll ends when the
+  // last of them has.
+  auto counter = std::make_shared<LoadCounter>();
+  for (const std::string& model : *models) {
+    counter->Add(PollModel(model, [counter] { counter->Done(); }));
+  }
+  counter->WaitForZero();
 }
 
-void StoreWatcher::PollModel(const std::string& model) {
+int StoreWatcher::PollModel(const std::string& model,
+                            const std::function<void()>& loaded) {
   absl::StatusOr<std::vector<int64_t>> versions = store_->ListVersions(model);
   if (!versions.ok()) {
     LogWarning("model_unreadable")
         .Field("model", model)
         .Field("reason", versions.status());
-    return;
+    return 0;
   }
   registry_->NoteModel(model);
-  for (int64_t version : *versions) registry_->NoteVersion(model, version);
 
-  // Newest first: if it fails, the next newest still beats what is
-  // served now.
-  for (int64_t version : registry_->Candidates(model)) {
-    registry_->MarkLoading(model, version);
-    const auto started = std::chrono::steady_clock::now();
-    absl::StatusOr<std::shared_ptr<const ForecastModel>> loaded =
-        LoadVersion(model, version);
-    const double load_ms = std::chrono::duration<double, std::milli>(
-                               std::chrono::steady_clock::now() - started)
-                               .count();
-    if (!loaded.ok()) {
-      RecordLoadFailure(loaded.status());
-      // The reason may quote bytes of a damaged file.
-      registry_->MarkFailed(model, version,
-                            PrintableUtf8(loaded.status().message()));
-      LogError("version_refused")
-          .Field("model", model)
-          .Field("version", version)
-          .Field("reason", loaded.status())
-          .Field("served_version", registry_->ServedVersion(model));
-      continue;
-    }
-    const int64_t previous = registry_->ServedVersion(model);
-    RecordVersionServed((*loaded)->manifest().create_time(),
-                        absl::Milliseconds(load_ms));
-    registry_->Serve(model, version, *std::move(loaded));
-    LogInfo("version_swapped")
+  const std::vector<int64_t> known = registry_->KnownVersions(model);
+  std::vector<DiscoveredVersion> discovered;
+  for (int64_t version : *versions) {
+    if (std::binary_search(known.begin(), known.end(), version)) continue;
+    discovered.push_back({version, store_->ReadManifest(model, version)});
+  }
+  registry_->NoteVersions(model, std::move(discovered));
+
+  const std::string policy_path =
+      absl::StrCat(store_->ModelPath(model), "/", kPolicyFile);
+  absl::StatusOr<std::string> policy = ReadFileToString(policy_path);
+  if (policy.ok()) {
+    registry_->SetPolicyText(model, *policy);
+  } else if (absl::IsNotFound(policy.status())) {
+    registry_->SetPolicyText(model, std::nullopt);
+  } else {
+    LogWarning("policy_unreadable")
         .Field("model", model)
-        .Field("version", version)
-        .Field("previous_version", previous)
-        .Field("load_ms", load_ms);
-    return;
+        .Field("reason", policy.status());
   }
-}
 
-absl::StatusOr<std::shared_ptr<const ForecastModel>> StoreWatcher::LoadVersion(
-    const std::string& model, int64_t version) const {
-  GC_ASSIGN_OR_RETURN(VersionArtifacts artifacts,
-                      store_->ReadVersion(model, version));
-  // TODO(issue 4): a rejected version should show VERSION_STATE_REJECTED;
-  // until the registry has that state it is refused like a failed one.
-  if (artifacts.manifest.rejected()) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("rejected by the quality gate: ",
-                     artifacts.manifest.rejection_reason()));
-  }
-  GC_ASSIGN_OR_RETURN(std::unique_ptr<ForecastModel> loaded,
-                      ForecastModel::Load(std::move(artifacts.manifest),
-                                          artifacts.weights, version));
-  GC_RETURN_IF_ERROR(SmokeTest(*loaded));
-  return std::shared_ptr<const ForecastModel>(std::move(loaded));
+  return registry_->StartWantedLoads(model, loaded);
 }
 
 }  // namespace gridcast

@@ -1,7 +1,8 @@
-// Finds new versions in the model store and loads them off the request
-// path: read, verify the checksum, build the network, run one smoke
-// forecast, then hand the version to the registry. A version that fails
-// any step is refused with its reason, and the served one stays.
+// Finds what the model store holds and tells the registry: every model,
+// every new version with its manifest (read once: versions are immutable)
+// and each model's policy.json. Loading happens on the registry's pool;
+// a poll waits for the loads it started, so that a test stepping polls by
+// hand sees them done.
 //
 // Polling (not inotify) because it is what works on NFS, CephFS and EFS.
 #ifndef GRIDCAST_INFERENCE_STORE_WATCHER_H_
@@ -34,15 +35,13 @@ class StoreWatcher {
   // Stops the polling thread.
   ~StoreWatcher();
 
-  // One pass over the store: notes every model and version, and loads
-  // the newest untried version above the served one of each model.
+  // One pass over the store: notes every model, version and policy, then
+  // starts the loads the registry wants and waits until they end.
   void PollOnce();
 
  private:
-  void PollModel(const std::string& model);
-  // Loads and checks one version; the reason of a refusal on error.
-  absl::StatusOr<std::shared_ptr<const ForecastModel>> LoadVersion(
-      const std::string& model, int64_t version) const;
+  // Returns how many loads it started.
+  int PollModel(const std::string& model, const std::function<void()>& loaded);
   void Loop();
 
   const ModelStore* const store_;
@@ -51,6 +50,13 @@ class StoreWatcher {
   absl::Notification stop_;
   std::thread thread_;
 };
+
+// Reads a version from the store, verifies its checksum, builds its
+// network and runs the smoke forecast that also warms it up.
+absl::StatusOr<LoadedVersion> LoadVersionFromStore(const ModelStore& store,
+                                                   const std::string& model,
+                                                   int64_t version);
+
 
 // Runs one forecast on a window at the mean load and checks its shape and
 // that every value is finite.

@@ -86,6 +86,9 @@ ForecastModel::ForecastModel(store::v1::Manifest manifest, int64_t version,
   for (const auto& covariate : manifest_.spec().covariates()) {
     known_future_.push_back(covariate.known_future());
   }
+  for (const auto& parameter : network_->module->parameters()) {
+    parameter_bytes_ += parameter.numel() * parameter.element_size();
+  }
 }
 
 ForecastModel::~ForecastModel() = default;

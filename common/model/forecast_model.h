@@ -70,6 +70,8 @@ class ForecastModel {
   int input_window() const;
   int horizon() const;
   int64_t resolution_seconds() const;
+  // Bytes of the network's parameters, for the registry's memory budget.
+  int64_t parameter_bytes() const { return parameter_bytes_; }
 
   // Forecasts horizon() points, and the spec's quantiles, for every
   // window at once. `extra_holidays` adds holidays (Unix seconds of their
@@ -110,6 +112,7 @@ class ForecastModel {
   std::vector<bool> known_future_;
   FeatureScaling scaling_;
   HolidayCalendar holidays_;
+  int64_t parameter_bytes_ = 0;
 };
 
 }  // namespace gridcast

@@ -36,6 +36,11 @@ struct GrpcServerOptions {
   // host:port of a plaintext port serving only grpc.health.v1.Health with
   // the same statuses (for Kubernetes probes); empty for none.
   std::string health_listen_address;
+  // When positive, a connection is closed (GOAWAY) after about this age so
+  // that round_robin clients spread onto new replicas; calls in flight then
+  // get max_connection_age_grace_ms to finish (0: gRPC's default, forever).
+  int max_connection_age_ms = 0;
+  int max_connection_age_grace_ms = 0;
 };
 
 class GrpcServer {

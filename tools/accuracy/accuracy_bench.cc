@@ -48,7 +48,7 @@ ABSL_FLAG(std::string, plot_csv, "",
           "Where to write the test week of the plot experiment (CSV)");
 ABSL_FLAG(int64_t, seed, 42, "Seed of training and of injected anomalies");
 
-namespace gridcast::bench {
+namespace gridcast::accuracy {
 namespace {
 
 constexpr int kInputWindow = 336;
@@ -660,6 +660,6 @@ int Main(int argc, char** argv) {
 }
 
 }  // namespace
-}  // namespace gridcast::bench
+}  // namespace gridcast::accuracy
 
-int main(int argc, char** argv) { return gridcast::bench::Main(argc, argv); }
+int main(int argc, char** argv) { return gridcast::accuracy::Main(argc, argv); }

@@ -8,7 +8,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
 
-namespace gridcast::bench {
+namespace gridcast::accuracy {
 
 absl::StatusOr<Etth1> ReadEtth1(const std::string& path) {
   std::ifstream file(path);
@@ -67,4 +67,4 @@ ZScore TrainingZScore(const std::vector<double>& values) {
   return z;
 }
 
-}  // namespace gridcast::bench
+}  // namespace gridcast::accuracy

@@ -10,7 +10,7 @@
 
 #include "absl/status/statusor.h"
 
-namespace gridcast::bench {
+namespace gridcast::accuracy {
 
 // The protocol: 12 months train, 4 validate, 4 test, of 30-day months.
 inline constexpr int kTrainRows = 8640;
@@ -39,6 +39,6 @@ struct ZScore {
 };
 ZScore TrainingZScore(const std::vector<double>& values);
 
-}  // namespace gridcast::bench
+}  // namespace gridcast::accuracy
 
 #endif  // GRIDCAST_TOOLS_ACCURACY_ETTH1_H_
