@@ -10,6 +10,8 @@
 
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "common/limits.h"
+#include "common/server/security.h"
 
 namespace gridcast {
 
@@ -26,6 +28,15 @@ std::vector<char*> ParseFlagsWithEnvironment(int argc, char** argv,
 // Flags every server shares (--max_message_bytes, --shutdown_grace_ms).
 int MaxMessageBytesFlag();
 absl::Duration ShutdownGraceFlag();
+
+// The limits (--max_dataset_bytes, --max_active_jobs, --max_horizon,
+// --max_history_points, --max_batch_feeders); each server applies those
+// that concern it.
+ServiceLimits ServiceLimitsFlags();
+
+// --tls_cert_file, --tls_key_file, --tls_client_ca_file, --tokens_file,
+// --open_health, --open_reflection.
+ServerSecurityOptions ServerSecurityFlags();
 
 }  // namespace gridcast
 

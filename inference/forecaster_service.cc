@@ -36,11 +36,23 @@ absl::Status CheckRequestShape(const v1::ForecastRequest& request) {
   return absl::OkStatus();
 }
 
+// Before the model is looked up: an oversized request costs no more.
+absl::Status CheckForecastLimits(const v1::ForecastRequest& request,
+                                 const ServiceLimits& limits) {
+  const int64_t points = request.history().values_size();
+  GC_RETURN_IF_ERROR(CheckLimit(absl::StatusCode::kResourceExhausted,
+                                absl::StrCat("history has ", points, " points"),
+                                points, "max_history_points",
+                                limits.max_history_points));
+  return CheckHorizon("horizon", request.horizon(), limits);
+}
+
 }  // namespace
 
 ForecasterServiceImpl::ForecasterServiceImpl(const ModelStore* store,
-                                             const ModelRegistry* registry)
-    : store_(store), registry_(registry) {}
+                                             const ModelRegistry* registry,
+                                             ServiceLimits limits)
+    : store_(store), registry_(registry), limits_(limits) {}
 
 absl::StatusOr<std::shared_ptr<const ForecastModel>>
 ForecasterServiceImpl::AcquireModel(const v1::ForecastRequest& request) const {
@@ -59,6 +71,7 @@ ForecasterServiceImpl::AcquireModel(const v1::ForecastRequest& request) const {
 absl::Status ForecasterServiceImpl::RunForecast(
     const v1::ForecastRequest& request, v1::ForecastResponse* response) const {
   GC_RETURN_IF_ERROR(CheckRequestShape(request));
+  GC_RETURN_IF_ERROR(CheckForecastLimits(request, limits_));
   GC_ASSIGN_OR_RETURN(const std::shared_ptr<const ForecastModel> model,
                       AcquireModel(request));
 

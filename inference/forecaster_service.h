@@ -5,6 +5,7 @@
 #define GRIDCAST_INFERENCE_FORECASTER_SERVICE_H_
 
 #include "absl/status/status.h"
+#include "common/limits.h"
 #include "common/store/model_store.h"
 #include "gridcast/v1/forecaster.grpc.pb.h"
 #include "inference/model_registry.h"
@@ -14,7 +15,8 @@ namespace gridcast {
 class ForecasterServiceImpl final
     : public v1::ForecasterService::CallbackService {
  public:
-  ForecasterServiceImpl(const ModelStore* store, const ModelRegistry* registry);
+  ForecasterServiceImpl(const ModelStore* store, const ModelRegistry* registry,
+                        ServiceLimits limits = ServiceLimits());
 
   grpc::ServerUnaryReactor* Forecast(grpc::CallbackServerContext* context,
                                      const v1::ForecastRequest* request,
@@ -37,6 +39,7 @@ class ForecasterServiceImpl final
 
   const ModelStore* const store_;
   const ModelRegistry* const registry_;
+  const ServiceLimits limits_;
 };
 
 }  // namespace gridcast

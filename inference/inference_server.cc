@@ -12,11 +12,12 @@ absl::StatusOr<std::unique_ptr<InferenceServer>> InferenceServer::Start(
                       ModelStore::Open(options.store_root, /*read_only=*/true));
   server->registry_ = std::make_unique<ModelRegistry>();
   server->service_ = std::make_unique<ForecasterServiceImpl>(
-      server->store_.get(), server->registry_.get());
+      server->store_.get(), server->registry_.get(), options.limits);
 
   GrpcServerOptions grpc_options;
   grpc_options.listen_address = options.listen_address;
   grpc_options.max_message_bytes = options.max_message_bytes;
+  grpc_options.security = options.security;
   grpc_options.health_service_names = {
       std::string(v1::ForecasterService::service_full_name())};
   GC_ASSIGN_OR_RETURN(

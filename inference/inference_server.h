@@ -24,6 +24,8 @@ struct InferenceServerOptions {
   std::string listen_address = "127.0.0.1:50052";
   StoreWatcherOptions watcher;
   int max_message_bytes = 64 << 20;
+  ServiceLimits limits;
+  ServerSecurityOptions security;
 };
 
 class InferenceServer {

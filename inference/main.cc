@@ -33,6 +33,8 @@ int main(int argc, char** argv) {
   options.watcher.poll_interval =
       absl::Milliseconds(absl::GetFlag(FLAGS_poll_interval_ms));
   options.max_message_bytes = gridcast::MaxMessageBytesFlag();
+  options.limits = gridcast::ServiceLimitsFlags();
+  options.security = gridcast::ServerSecurityFlags();
 
   auto server = gridcast::InferenceServer::Start(options);
   if (!server.ok()) {

@@ -5,6 +5,7 @@
 #include "absl/random/random.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "common/limits.h"
 #include "common/log.h"
 #include "common/model/architecture.h"
 #include "common/names.h"
@@ -54,7 +55,6 @@ JobManager::~JobManager() {
 void JobManager::Shutdown() {
   absl::MutexLock lock(&mu_);
   stopping_ = true;
-  for (auto& [id, job] : jobs_) job->cancel_requested = true;
 }
 
 absl::Status JobManager::ValidateRequest(v1::CreateTrainingJobRequest* request,
@@ -148,6 +148,7 @@ absl::StatusOr<v1::TrainingJob> JobManager::Create(
   if (stopping_) {
     return absl::UnavailableError("the trainer is shutting down");
   }
+  GC_RETURN_IF_ERROR(CheckActiveJobsLocked());
   const std::string id = state.id();
   Job* added = jobs_.emplace(id, std::move(job)).first->second.get();
   UpdateLocked(
@@ -273,7 +274,50 @@ void JobManager::Update(const std::string& job_id,
 bool JobManager::CancelRequested(const std::string& job_id) const {
   absl::MutexLock lock(&mu_);
   const auto it = jobs_.find(job_id);
+  return it == jobs_.end() || it->second->cancel_requested || stopping_;
+}
+
+bool JobManager::CancelledByClient(const std::string& job_id) const {
+  absl::MutexLock lock(&mu_);
+  const auto it = jobs_.find(job_id);
   return it == jobs_.end() || it->second->cancel_requested;
+}
+
+absl::Status JobManager::CheckActiveJobsLocked() const {
+  int64_t active = 0;
+  for (const auto& [id, job] : jobs_) {
+    if (!IsFinal(job->state.state())) ++active;
+  }
+  return CheckLimit(
+      absl::StatusCode::kResourceExhausted,
+      absl::StrCat("the trainer has ", active, " jobs queued or running"),
+      active + 1, "max_active_jobs", options_.max_active_jobs);
+}
+
+void JobManager::Requeue(const std::string& job_id) {
+  v1::TrainingJob requeued;
+  {
+    absl::MutexLock lock(&mu_);
+    const auto it = jobs_.find(job_id);
+    if (it == jobs_.end()) return;
+    UpdateLocked(
+        it->second.get(),
+        [](v1::TrainingJob* j) {
+          j->set_state(v1::JOB_STATE_QUEUED);
+          j->set_error(
+              absl::StrCat("interrupted by a trainer shutdown at "
+                           "epoch ",
+                           j->epoch(), "; queued again"));
+        },
+        nullptr);
+    queue_.push_front(job_id);
+    requeued = it->second->state;
+  }
+  LogInfo("job_requeued")
+      .Field("job", job_id)
+      .Field("model", requeued.model())
+      .Field("epoch", requeued.epoch());
+  if (options_.on_requeued) options_.on_requeued(requeued);
 }
 
 void JobManager::WorkerLoop() {
@@ -310,6 +354,11 @@ void JobManager::Run(const std::string& job_id) {
   LogInfo("job_started").Field("job", job_id);
 
   const absl::StatusOr<int64_t> version = TrainAndPublish(job_id);
+  if (version.status().code() == absl::StatusCode::kCancelled &&
+      !CancelledByClient(job_id)) {
+    Requeue(job_id);
+    return;
+  }
 
   Update(job_id, [&version](v1::TrainingJob* j) {
     j->set_end_time(NowSeconds());
@@ -373,7 +422,9 @@ absl::StatusOr<int64_t> JobManager::TrainAndPublish(const std::string& job_id) {
 
   GC_ASSIGN_OR_RETURN(TrainedModel trained,
                       TrainForecastModel(input, callbacks));
-  if (CancelRequested(job_id)) {
+  // A trainer shutdown lets a trained job publish: it takes a moment and
+  // saves the whole training.
+  if (CancelledByClient(job_id)) {
     return absl::CancelledError("the job was cancelled before publishing");
   }
 

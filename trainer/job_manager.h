@@ -26,6 +26,14 @@ struct JobManagerOptions {
   int workers = 1;
   // When false no worker thread starts; tests call RunNextJob() by hand.
   bool start_workers = true;
+  // Jobs queued or running at once; Create() beyond it is
+  // RESOURCE_EXHAUSTED naming --max_active_jobs.
+  int max_active_jobs = 64;
+  // Called (without the manager's lock) when Shutdown() interrupted a
+  // running job and put it back in the queue as QUEUED, with the state it
+  // has then. The place to persist it so that a restarted trainer runs it
+  // again (see docs/reliability.md, "Graceful drain").
+  std::function<void(const v1::TrainingJob&)> on_requeued;
 };
 
 // TODO: jobs live in memory only; a restart forgets queued and running
@@ -62,7 +70,9 @@ class JobManager {
   // false when none was queued.
   bool RunNextJob();
 
-  // Stops taking new jobs and asks running ones to cancel.
+  // Stops taking and starting jobs. A running job stops at its next batch
+  // and goes back to the front of the queue as QUEUED (see on_requeued),
+  // unless its training had already ended: then it still publishes.
   void Shutdown();
 
  private:
@@ -85,7 +95,12 @@ class JobManager {
                     const std::function<void(v1::TrainingJob*)>& change,
                     const v1::EpochProgress* epoch)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // True when the job's client cancelled it or the trainer is stopping.
   bool CancelRequested(const std::string& job_id) const;
+  bool CancelledByClient(const std::string& job_id) const;
+  // Puts a job interrupted by Shutdown() back in the queue.
+  void Requeue(const std::string& job_id);
+  absl::Status CheckActiveJobsLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   ModelStore* const store_;
   const JobManagerOptions options_;

@@ -34,6 +34,8 @@ int main(int argc, char** argv) {
   options.jobs.workers = absl::GetFlag(FLAGS_workers);
   options.upload_limits.max_points = absl::GetFlag(FLAGS_max_upload_points);
   options.max_message_bytes = gridcast::MaxMessageBytesFlag();
+  options.limits = gridcast::ServiceLimitsFlags();
+  options.security = gridcast::ServerSecurityFlags();
 
   auto server = gridcast::TrainerServer::Start(options);
   if (!server.ok()) {

@@ -24,6 +24,9 @@ struct TrainerServerOptions {
   JobManagerOptions jobs;
   UploadLimits upload_limits;
   int max_message_bytes = 64 << 20;
+  // max_active_jobs overrides jobs.max_active_jobs.
+  ServiceLimits limits;
+  ServerSecurityOptions security;
 };
 
 class TrainerServer {
@@ -37,8 +40,10 @@ class TrainerServer {
   ModelStore* store() { return store_.get(); }
   JobManager* jobs() { return jobs_.get(); }
 
-  // Reports NOT_SERVING, cancels running jobs, lets calls in flight finish
-  // for up to `grace`. Idempotent.
+  // Drains: reports NOT_SERVING, interrupts the running job and queues it
+  // again (JobManagerOptions::on_requeued), ends job watches with
+  // UNAVAILABLE, refuses new calls and lets calls in flight (uploads
+  // above all) finish for up to `grace`. Idempotent.
   void Shutdown(absl::Duration grace);
 
  private:

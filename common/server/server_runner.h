@@ -14,6 +14,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "common/server/security.h"
 
 namespace gridcast {
 
@@ -25,12 +26,15 @@ struct GrpcServerOptions {
   // Names of the services to report in grpc.health.v1.Health, beside the
   // overall "" entry.
   std::vector<std::string> health_service_names;
+  // TLS, mutual TLS and bearer tokens; plaintext and open when empty.
+  ServerSecurityOptions security;
 };
 
 class GrpcServer {
  public:
   // Builds and starts a server with `services` (which must outlive it),
-  // health and reflection. UNAVAILABLE when the address cannot be bound.
+  // health and reflection. UNAVAILABLE when the address cannot be bound;
+  // the errors of BuildServerCredentials() for bad security options.
   static absl::StatusOr<std::unique_ptr<GrpcServer>> Start(
       const GrpcServerOptions& options,
       const std::vector<grpc::Service*>& services);
@@ -44,8 +48,9 @@ class GrpcServer {
   // Reports SERVING or NOT_SERVING for "" and every named service.
   void SetServing(bool serving);
 
-  // Stops accepting calls, lets calls in flight finish for up to `grace`,
-  // then cancels the rest. Idempotent.
+  // Drains: reports NOT_SERVING at once, refuses new calls (clients see
+  // UNAVAILABLE and retry elsewhere), lets calls in flight finish for up
+  // to `grace`, then cancels the rest. Idempotent.
   void Shutdown(absl::Duration grace);
 
  private:
