@@ -15,6 +15,10 @@ ABSL_FLAG(std::string, log_level, "info", "debug, info, warning or error");
 ABSL_FLAG(int, max_message_bytes, 64 << 20, "largest gRPC message, bytes");
 ABSL_FLAG(int, shutdown_grace_ms, 10'000,
           "how long calls in flight may finish after SIGTERM");
+ABSL_FLAG(int, drain_delay_ms, 0,
+          "after SIGTERM, how long to go on serving while health already "
+          "reports NOT_SERVING, so that load balancers and health-checking "
+          "clients move away before new calls are refused");
 
 ABSL_FLAG(int64_t, max_dataset_bytes, int64_t{256} << 20,
           "trainer: most bytes one UploadHistory stream may carry");
@@ -103,6 +107,10 @@ int MaxMessageBytesFlag() { return absl::GetFlag(FLAGS_max_message_bytes); }
 
 absl::Duration ShutdownGraceFlag() {
   return absl::Milliseconds(absl::GetFlag(FLAGS_shutdown_grace_ms));
+}
+
+absl::Duration DrainDelayFlag() {
+  return absl::Milliseconds(absl::GetFlag(FLAGS_drain_delay_ms));
 }
 
 }  // namespace gridcast

@@ -28,6 +28,8 @@ std::vector<char*> ParseFlagsWithEnvironment(int argc, char** argv,
 // Flags every server shares (--max_message_bytes, --shutdown_grace_ms).
 int MaxMessageBytesFlag();
 absl::Duration ShutdownGraceFlag();
+// --drain_delay_ms.
+absl::Duration DrainDelayFlag();
 
 // The limits (--max_dataset_bytes, --max_active_jobs, --max_horizon,
 // --max_history_points, --max_batch_feeders); each server applies those

@@ -18,6 +18,7 @@ absl::StatusOr<std::unique_ptr<InferenceServer>> InferenceServer::Start(
   grpc_options.listen_address = options.listen_address;
   grpc_options.max_message_bytes = options.max_message_bytes;
   grpc_options.security = options.security;
+  grpc_options.drain_delay = options.drain_delay;
   grpc_options.health_service_names = {
       std::string(v1::ForecasterService::service_full_name())};
   GC_ASSIGN_OR_RETURN(

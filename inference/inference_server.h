@@ -26,6 +26,8 @@ struct InferenceServerOptions {
   int max_message_bytes = 64 << 20;
   ServiceLimits limits;
   ServerSecurityOptions security;
+  // See GrpcServerOptions::drain_delay.
+  absl::Duration drain_delay = absl::ZeroDuration();
 };
 
 class InferenceServer {

@@ -35,6 +35,7 @@ int main(int argc, char** argv) {
   options.max_message_bytes = gridcast::MaxMessageBytesFlag();
   options.limits = gridcast::ServiceLimitsFlags();
   options.security = gridcast::ServerSecurityFlags();
+  options.drain_delay = gridcast::DrainDelayFlag();
 
   auto server = gridcast::InferenceServer::Start(options);
   if (!server.ok()) {

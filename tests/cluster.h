@@ -4,6 +4,7 @@
 #ifndef GRIDCAST_TESTS_CLUSTER_H_
 #define GRIDCAST_TESTS_CLUSTER_H_
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -21,6 +22,10 @@ namespace gridcast::testing {
 struct ClusterOptions {
   // When false the inference watcher only polls when a test says so.
   bool inference_polls = true;
+  // Called on each server's options just before it starts, to set limits,
+  // security or hooks.
+  std::function<void(TrainerServerOptions*)> configure_trainer = nullptr;
+  std::function<void(InferenceServerOptions*)> configure_inference = nullptr;
 };
 
 class Cluster {

@@ -36,6 +36,7 @@ int main(int argc, char** argv) {
   options.max_message_bytes = gridcast::MaxMessageBytesFlag();
   options.limits = gridcast::ServiceLimitsFlags();
   options.security = gridcast::ServerSecurityFlags();
+  options.drain_delay = gridcast::DrainDelayFlag();
 
   auto server = gridcast::TrainerServer::Start(options);
   if (!server.ok()) {

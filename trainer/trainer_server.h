@@ -27,6 +27,8 @@ struct TrainerServerOptions {
   // max_active_jobs overrides jobs.max_active_jobs.
   ServiceLimits limits;
   ServerSecurityOptions security;
+  // See GrpcServerOptions::drain_delay.
+  absl::Duration drain_delay = absl::ZeroDuration();
 };
 
 class TrainerServer {

@@ -94,8 +94,8 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> BuildServerCredentials(
     const ServerSecurityOptions& options) {
   GC_RETURN_IF_ERROR(CheckConsistent(options));
   if (options.tls_cert_file.empty()) {
-    LogWarning("tls_off").Field("reason",
-                                "no --tls_cert_file: plaintext, no tokens");
+    LogInfo("tls_off").Field("reason",
+                             "no --tls_cert_file: plaintext, no tokens");
     return grpc::InsecureServerCredentials();
   }
 

@@ -6,6 +6,7 @@
 #include <grpcpp/health_check_service_interface.h>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "common/log.h"
 
 namespace gridcast {
@@ -35,16 +36,19 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
   }
 
   auto result = std::unique_ptr<GrpcServer>(
-      new GrpcServer(std::move(server), port, options.health_service_names));
+      new GrpcServer(std::move(server), port, options.health_service_names,
+                     options.drain_delay));
   result->SetServing(true);
   return result;
 }
 
 GrpcServer::GrpcServer(std::unique_ptr<grpc::Server> server, int port,
-                       std::vector<std::string> health_names)
+                       std::vector<std::string> health_names,
+                       absl::Duration drain_delay)
     : server_(std::move(server)),
       port_(port),
-      health_names_(std::move(health_names)) {}
+      health_names_(std::move(health_names)),
+      drain_delay_(drain_delay) {}
 
 GrpcServer::~GrpcServer() { Shutdown(absl::ZeroDuration()); }
 
@@ -66,6 +70,11 @@ void GrpcServer::Shutdown(absl::Duration grace) {
   shut_down_ = true;
 
   SetServing(false);
+  if (grace > absl::ZeroDuration() && drain_delay_ > absl::ZeroDuration()) {
+    // Not a synchronisation: the time that clients need to hear of
+    // NOT_SERVING, which this process cannot observe.
+    absl::SleepFor(drain_delay_);
+  }
   server_->Shutdown(absl::ToChronoTime(absl::Now() + grace));
   server_->Wait();
 }

@@ -28,6 +28,9 @@ struct GrpcServerOptions {
   std::vector<std::string> health_service_names;
   // TLS, mutual TLS and bearer tokens; plaintext and open when empty.
   ServerSecurityOptions security;
+  // How long Shutdown() goes on serving after reporting NOT_SERVING; see
+  // Shutdown().
+  absl::Duration drain_delay = absl::ZeroDuration();
 };
 
 class GrpcServer {
@@ -48,18 +51,26 @@ class GrpcServer {
   // Reports SERVING or NOT_SERVING for "" and every named service.
   void SetServing(bool serving);
 
-  // Drains: reports NOT_SERVING at once, refuses new calls (clients see
-  // UNAVAILABLE and retry elsewhere), lets calls in flight finish for up
-  // to `grace`, then cancels the rest. Idempotent.
+  // Drains: reports NOT_SERVING at once, waits drain_delay when `grace`
+  // is not zero, then refuses new calls (clients see UNAVAILABLE and retry
+  // elsewhere), lets calls in flight finish for up to `grace` and cancels
+  // the rest. Idempotent.
+  //
+  // Why the delay: gRPC resets a call that reaches the server after its
+  // shutdown began, before the client has read the GOAWAY, with CANCELLED
+  // and without running it. Clients that watch health (and Kubernetes
+  // endpoints) stop sending once they see NOT_SERVING, so a delay of a
+  // few round trips leaves no call in that window.
   void Shutdown(absl::Duration grace);
 
  private:
   GrpcServer(std::unique_ptr<grpc::Server> server, int port,
-             std::vector<std::string> health_names);
+             std::vector<std::string> health_names, absl::Duration drain_delay);
 
   std::unique_ptr<grpc::Server> server_;
   int port_;
   std::vector<std::string> health_names_;
+  const absl::Duration drain_delay_;
   bool shut_down_ = false;
 };
 

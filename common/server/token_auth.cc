@@ -151,10 +151,14 @@ Access RequiredAccess(absl::string_view method, bool open_health,
   }
   if (health || reflection) return {Access::Kind::kAnyToken, Role::kAdmin};
 
+  return {Access::Kind::kRole, RoleOfMethod(method).value_or(Role::kAdmin)};
+}
+
+std::optional<Role> RoleOfMethod(absl::string_view method) {
   for (const MethodRole& entry : kMethodRoles) {
-    if (method == entry.method) return {Access::Kind::kRole, entry.role};
+    if (method == entry.method) return entry.role;
   }
-  return {Access::Kind::kRole, Role::kAdmin};
+  return std::nullopt;
 }
 
 TokenTable::TokenTable(std::string path, absl::Duration reload_interval)

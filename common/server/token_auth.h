@@ -59,6 +59,11 @@ struct TokenEntry {
 // nobody in).
 absl::StatusOr<std::vector<TokenEntry>> ParseTokens(absl::string_view text);
 
+// The role an RPC of TrainerService or ForecasterService needs, by its
+// full method name ("/gridcast.v1.TrainerService/UploadHistory"); nullopt
+// for a method the table does not list.
+std::optional<Role> RoleOfMethod(absl::string_view method);
+
 // What an RPC needs: nothing (open), any known token, or a role.
 struct Access {
   enum class Kind { kOpen, kAnyToken, kRole };
