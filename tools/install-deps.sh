@@ -11,6 +11,7 @@ packages=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libtorch-dev libabsl-dev catch2 libssl-dev
   python3 python3-grpcio python3-protobuf
+  openssl
 )
 command -v npm > /dev/null || packages+=(npm)
 
