@@ -172,13 +172,18 @@ absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> ResolveCredentials(
       GlobalValue(after, before, "tls-cert-file", "GRIDCAST_TLS_CERT_FILE", "");
   security.key_file =
       GlobalValue(after, before, "tls-key-file", "GRIDCAST_TLS_KEY_FILE", "");
-  security.token = GlobalValue(after, before, "token", "GRIDCAST_TOKEN", "");
+  // A flag wins over the environment, --token over --token-file.
+  const bool token_flag = after.Has("token") || before.Has("token");
+  const bool file_flag = after.Has("token-file") || before.Has("token-file");
+  const bool from_file = file_flag && !token_flag;
+  security.token =
+      from_file ? ""
+                : GlobalValue(after, before, "token", "GRIDCAST_TOKEN", "");
   const std::string token_file =
-      GlobalValue(after, before, "token-file", "GRIDCAST_TOKEN_FILE", "");
-  if (!token_file.empty()) {
-    if (!security.token.empty()) {
-      return UsageError("give --token or --token-file, not both");
-    }
+      token_flag
+          ? ""
+          : GlobalValue(after, before, "token-file", "GRIDCAST_TOKEN_FILE", "");
+  if (security.token.empty() && !token_file.empty()) {
     GC_ASSIGN_OR_RETURN(security.token, ReadTokenFile(token_file));
   }
   if (security.cert_file.empty() != security.key_file.empty()) {
