@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <mutex>
@@ -18,6 +19,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "common/log.h"
 #include "common/store/files.h"
 #include "tests/cluster.h"
 #include "tests/test_support.h"
@@ -72,7 +74,11 @@ class HealthWatch {
     reader_.reset(grpc::internal::ClientReaderFactory<grpc::ByteBuffer>::Create(
         channel.get(), method_, &context_, grpc::ByteBuffer(&empty, 1)));
   }
-  ~HealthWatch() { context_.TryCancel(); }
+  ~HealthWatch() { Cancel(); }
+
+  // Ends the stream from this side: an open watch would hold the server's
+  // shutdown until its grace ends.
+  void Cancel() { context_.TryCancel(); }
 
   // The next status, or -1 when the stream ended.
   int Next() {
@@ -93,6 +99,27 @@ class HealthWatch {
   std::unique_ptr<grpc::ClientReader<grpc::ByteBuffer>> reader_;
 };
 
+// Everything written to stderr (where logs go) while it lives.
+class StderrCapture {
+ public:
+  explicit StderrCapture(const std::string& path) {
+    std::fflush(stderr);
+    saved_ = dup(2);
+    const int file = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    dup2(file, 2);
+    close(file);
+  }
+  ~StderrCapture() {
+    std::fflush(stderr);
+    dup2(saved_, 2);
+    close(saved_);
+    SetMinLogLevel(LogLevel::kInfo);
+  }
+
+ private:
+  int saved_ = -1;
+};
+
 constexpr int kServing = 1;
 constexpr int kNotServing = 2;
 
@@ -100,6 +127,10 @@ TEST_CASE(
     "a draining trainer finishes an upload in flight and refuses new "
     "calls",
     "[drain]") {
+  TempDir scratch;
+  const std::string log_path = scratch.path() + "/stderr.log";
+  SetMinLogLevel(LogLevel::kDebug);
+  StderrCapture log(log_path);
   Cluster cluster;
   HealthWatch health(cluster.trainer_channel());
   REQUIRE(health.Next() == kServing);
@@ -117,20 +148,38 @@ TEST_CASE(
   }
   REQUIRE(writer->Write(first));
 
+  // Drain only once the server runs the upload: a call that reaches it in
+  // the instant of the shutdown is reset before it runs (see
+  // docs/reliability.md), and this test is about a call already accepted.
+  REQUIRE(WaitFor(
+      [&] {
+        return absl::StrContains(ReadFileToString(log_path).value_or(""),
+                                 "event=upload_started");
+      },
+      std::chrono::seconds(30)));
+
   std::thread drain([&] { cluster.trainer().Shutdown(absl::Seconds(60)); });
 
-  // Health says so at once, and a new call is refused.
+  // Health says so at once, and a new call is refused. A probe that meets
+  // the instant of the shutdown may be reset instead (see
+  // docs/reliability.md), so each has a deadline and another follows.
   CHECK(health.Next() == kNotServing);
+  health.Cancel();
+  std::vector<grpc::StatusCode> probes;
   CHECK(WaitFor(
       [&] {
         grpc::ClientContext list_context;
+        list_context.set_deadline(std::chrono::system_clock::now() +
+                                  std::chrono::seconds(2));
         v1::ListDatasetsResponse listed;
-        return cluster.trainer_stub()
-                   .ListDatasets(&list_context, v1::ListDatasetsRequest(),
-                                 &listed)
-                   .error_code() == grpc::StatusCode::UNAVAILABLE;
+        probes.push_back(
+            cluster.trainer_stub()
+                .ListDatasets(&list_context, v1::ListDatasetsRequest(), &listed)
+                .error_code());
+        return probes.back() == grpc::StatusCode::UNAVAILABLE;
       },
-      std::chrono::seconds(10)));
+      std::chrono::seconds(20)));
+  for (grpc::StatusCode code : probes) UNSCOPED_INFO("probe: " << code);
 
   // The upload that was accepted before goes on to the end.
   v1::UploadHistoryRequest rest;
@@ -141,6 +190,7 @@ TEST_CASE(
   CHECK(writer->Write(rest));
   writer->WritesDone();
   const grpc::Status finished = writer->Finish();
+  INFO("upload: " << finished.error_code() << " " << finished.error_message());
   CHECK(finished.ok());
   CHECK(response.dataset().points() == 2000);
   drain.join();
@@ -267,7 +317,7 @@ TEST_CASE(
   Child server =
       Spawn({std::string(GRIDCAST_BINARY_DIR) + "/inference/gridcast-inference",
              "--store=" + store.path(), "--listen=127.0.0.1:0",
-             "--poll_interval_ms=100", "--shutdown_grace_ms=20000",
+             "--poll_interval_ms=100", "--shutdown_grace_ms=5000",
              "--drain_delay_ms=500"},
             store.path() + "/inference.log");
   int port = 0;

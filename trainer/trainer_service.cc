@@ -73,6 +73,7 @@ grpc::Status TrainerServiceImpl::UploadHistory(
     grpc::ServerContext* context,
     grpc::ServerReader<v1::UploadHistoryRequest>* reader,
     v1::UploadHistoryResponse* response) {
+  LogDebug("upload_started").Field("peer", context->peer());
   absl::StatusOr<v1::Dataset> dataset = ReceiveUpload(context, reader);
   if (!dataset.ok()) {
     LogWarning("upload_refused").Field("reason", dataset.status());

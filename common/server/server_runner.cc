@@ -75,6 +75,10 @@ void GrpcServer::Shutdown(absl::Duration grace) {
     // NOT_SERVING, which this process cannot observe.
     absl::SleepFor(drain_delay_);
   }
+  // TODO(issue 5): an open grpc.health.v1.Health/Watch stream (clients
+  // that check health keep one) holds this until `grace` ends, because
+  // gRPC's default health service never ends its watches; ending them
+  // needs a health service of our own.
   server_->Shutdown(absl::ToChronoTime(absl::Now() + grace));
   server_->Wait();
 }
