@@ -305,8 +305,7 @@ void JobManager::Requeue(const std::string& job_id) {
         [](v1::TrainingJob* j) {
           j->set_state(v1::JOB_STATE_QUEUED);
           j->set_error(
-              absl::StrCat("interrupted by a trainer shutdown at "
-                           "epoch ",
+              absl::StrCat("interrupted by a trainer shutdown at epoch ",
                            j->epoch(), "; queued again"));
         },
         nullptr);

@@ -42,7 +42,7 @@ struct JobManagerOptions {
 class JobManager {
  public:
   JobManager(ModelStore* store, JobManagerOptions options);
-  // Cancels running jobs, waits for the workers.
+  // Shuts down (running jobs go back to the queue), waits for the workers.
   ~JobManager();
 
   // Validates the request against the store (datasets exist and share a
