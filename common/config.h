@@ -10,6 +10,8 @@
 
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "common/limits.h"
+#include "common/server/security.h"
 
 namespace gridcast {
 
@@ -31,6 +33,17 @@ int MetricsPortFlag();
 // --health_port: "0.0.0.0:<port>" for GrpcServerOptions'
 // health_listen_address, or "" when the flag is 0 (no health-only port).
 std::string HealthListenAddressFlag();
+// --drain_delay_ms.
+absl::Duration DrainDelayFlag();
+
+// The limits (--max_dataset_bytes, --max_active_jobs, --max_horizon,
+// --max_history_points); each server applies those
+// that concern it.
+ServiceLimits ServiceLimitsFlags();
+
+// --tls_cert_file, --tls_key_file, --tls_client_ca_file, --tokens_file,
+// --open_health, --open_reflection.
+ServerSecurityOptions ServerSecurityFlags();
 
 }  // namespace gridcast
 

@@ -54,6 +54,17 @@ void LogRefused(const v1::ForecastRequest& request,
       .Field("reason", status);
 }
 
+// Before the model is looked up: an oversized request costs no more.
+absl::Status CheckForecastLimits(const v1::ForecastRequest& request,
+                                 const ServiceLimits& limits) {
+  const int64_t points = request.history().values_size();
+  GC_RETURN_IF_ERROR(CheckLimit(absl::StatusCode::kResourceExhausted,
+                                absl::StrCat("history has ", points, " points"),
+                                points, "max_history_points",
+                                limits.max_history_points));
+  return CheckHorizon("horizon", request.horizon(), limits);
+}
+
 }  // namespace
 
 ForecasterServiceImpl::ForecasterServiceImpl(const ModelStore* store,
@@ -80,6 +91,10 @@ void ForecasterServiceImpl::ForecastAsync(const v1::ForecastRequest& request,
                                           ForecastDone done) {
   if (absl::Status shape = CheckRequestShape(request); !shape.ok()) {
     return done(shape);
+  }
+  if (absl::Status limits = CheckForecastLimits(request, options_.limits);
+      !limits.ok()) {
+    return done(limits);
   }
   VersionSelector selector;
   selector.version = request.version();

@@ -9,6 +9,7 @@
 #include <functional>
 
 #include "absl/status/status.h"
+#include "common/limits.h"
 #include "common/store/model_store.h"
 #include "gridcast/v1/forecaster.grpc.pb.h"
 #include "inference/dynamic_batcher.h"
@@ -19,6 +20,9 @@ namespace gridcast {
 struct ForecasterServiceOptions {
   // Items one ForecastBatch call may carry; more is RESOURCE_EXHAUSTED.
   int max_batch_items = 5000;
+  // --max_history_points and --max_horizon, checked before the model is
+  // looked up.
+  ServiceLimits limits;
 };
 
 class ForecasterServiceImpl final

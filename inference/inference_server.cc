@@ -27,6 +27,8 @@ absl::StatusOr<std::unique_ptr<InferenceServer>> InferenceServer::Start(
   grpc_options.max_connection_age_ms = options.max_connection_age_ms;
   grpc_options.max_connection_age_grace_ms =
       options.max_connection_age_grace_ms;
+  grpc_options.security = options.security;
+  grpc_options.drain_delay = options.drain_delay;
   grpc_options.health_service_names = {
       std::string(v1::ForecasterService::service_full_name())};
   grpc_options.metrics_listen_address = options.metrics_listen_address;

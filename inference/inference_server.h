@@ -41,6 +41,9 @@ struct InferenceServerOptions {
   // max_connection_age_grace_ms to finish.
   int max_connection_age_ms = 0;
   int max_connection_age_grace_ms = 0;
+  ServerSecurityOptions security;
+  // See GrpcServerOptions::drain_delay.
+  absl::Duration drain_delay = absl::ZeroDuration();
 };
 
 class InferenceServer {

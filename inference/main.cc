@@ -83,6 +83,9 @@ int main(int argc, char** argv) {
   options.max_connection_age_ms = absl::GetFlag(FLAGS_max_connection_age_ms);
   options.max_connection_age_grace_ms =
       absl::GetFlag(FLAGS_max_connection_age_grace_ms);
+  options.service.limits = gridcast::ServiceLimitsFlags();
+  options.security = gridcast::ServerSecurityFlags();
+  options.drain_delay = gridcast::DrainDelayFlag();
 
   auto server = gridcast::InferenceServer::Start(options);
   if (!server.ok()) {

@@ -10,6 +10,7 @@ Cluster::Cluster(ClusterOptions options) {
   trainer_options.store_root = store_.path();
   trainer_options.listen_address = "127.0.0.1:0";
   trainer_options.metrics_listen_address = "127.0.0.1:0";
+  if (options.configure_trainer) options.configure_trainer(&trainer_options);
   auto trainer = TrainerServer::Start(trainer_options);
   if (!trainer.ok()) throw std::runtime_error(trainer.status().ToString());
   trainer_ = *std::move(trainer);
@@ -21,6 +22,9 @@ Cluster::Cluster(ClusterOptions options) {
   inference_options.bench_echo = options.bench_echo;
   inference_options.watcher.poll_interval = absl::Milliseconds(50);
   inference_options.watcher.start_thread = options.inference_polls;
+  if (options.configure_inference) {
+    options.configure_inference(&inference_options);
+  }
   auto inference = InferenceServer::Start(inference_options);
   if (!inference.ok()) throw std::runtime_error(inference.status().ToString());
   inference_ = *std::move(inference);

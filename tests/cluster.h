@@ -4,6 +4,7 @@
 #ifndef GRIDCAST_TESTS_CLUSTER_H_
 #define GRIDCAST_TESTS_CLUSTER_H_
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -23,6 +24,10 @@ struct ClusterOptions {
   bool inference_polls = true;
   // Serve gridcast.bench.v1.EchoService on the inference server too.
   bool bench_echo = false;
+  // Called on each server's options just before it starts, to set limits,
+  // security or hooks.
+  std::function<void(TrainerServerOptions*)> configure_trainer = nullptr;
+  std::function<void(InferenceServerOptions*)> configure_inference = nullptr;
 };
 
 class Cluster {

@@ -669,7 +669,7 @@ TEST_CASE("more points than the limit are RESOURCE_EXHAUSTED") {
   REQUIRE(at_limit.ok());
   REQUIRE(over_limit.status().code() == absl::StatusCode::kResourceExhausted);
   CHECK_THAT(MessageOf(over_limit.status()),
-             Contains("upload exceeds the limit of 10 points"));
+             Contains("upload has 11 points; limit --max_upload_points is 10"));
 }
 
 TEST_CASE("points filled into gaps count against the limit") {
@@ -687,7 +687,7 @@ TEST_CASE("points filled into gaps count against the limit") {
   CHECK(fits->values.size() == 10);
   REQUIRE(too_many.status().code() == absl::StatusCode::kResourceExhausted);
   CHECK_THAT(MessageOf(too_many.status()),
-             Contains("upload exceeds the limit of 10 points"));
+             Contains("; limit --max_upload_points is 10"));
 }
 
 TEST_CASE("a huge gap is refused without filling it") {
@@ -701,7 +701,7 @@ TEST_CASE("a huge gap is refused without filling it") {
 
   REQUIRE(status.status().code() == absl::StatusCode::kResourceExhausted);
   CHECK_THAT(MessageOf(status.status()),
-             Contains("upload exceeds the limit of 5000000 points"));
+             Contains("limit --max_upload_points is 5000000"));
 }
 
 // ---------------------------------------------------------------------------

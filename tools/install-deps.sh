@@ -12,6 +12,7 @@ packages=(
   libtorch-dev libabsl-dev catch2 libssl-dev
   python3 python3-grpcio python3-protobuf
   grpc-proto tzdata
+  openssl
 )
 command -v npm > /dev/null || packages+=(npm)
 

@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "common/limits.h"
 #include "common/log.h"
 #include "common/model/architecture.h"
 #include "common/names.h"
@@ -210,6 +211,10 @@ absl::StatusOr<v1::TrainingJob> JobManager::Create(
     if (stopping_) {
       return absl::UnavailableError("the trainer is shutting down");
     }
+    // Checked before the record is written, so a refused job leaves
+    // nothing behind; two calls at once may both pass, overshooting the
+    // limit by the calls in flight.
+    GC_RETURN_IF_ERROR(CheckActiveJobsLocked());
   }
   GC_RETURN_IF_ERROR(job_store_->Save(record));
 
@@ -581,6 +586,23 @@ void JobManager::RecoverJob(Job* job) {
   if (!state.error().empty()) line.Field("reason", state.error());
 }
 
+bool JobManager::CancelledByClient(const std::string& job_id) const {
+  absl::MutexLock lock(&mu_);
+  const auto it = jobs_.find(job_id);
+  return it == jobs_.end() || it->second->cancel_requested;
+}
+
+absl::Status JobManager::CheckActiveJobsLocked() const {
+  int64_t active = 0;
+  for (const auto& [id, job] : jobs_) {
+    if (!IsFinal(job->state.state())) ++active;
+  }
+  return CheckLimit(
+      absl::StatusCode::kResourceExhausted,
+      absl::StrCat("the trainer has ", active, " jobs queued or running"),
+      active + 1, "max_active_jobs", options_.max_active_jobs);
+}
+
 void JobManager::WorkerLoop() {
   while (true) {
     {
@@ -627,9 +649,18 @@ void JobManager::Run(const std::string& job_id) {
   if (interrupted) {
     // Not cancelled by anyone: the trainer is stopping. The job waits in
     // the store for the next trainer, with its checkpoint.
-    Update(job_id,
-           [](v1::TrainingJob* j) { j->set_state(v1::JOB_STATE_QUEUED); });
-    LogInfo("job_interrupted").Field("job", job_id);
+    v1::TrainingJob requeued;
+    Update(job_id, [&requeued](v1::TrainingJob* j) {
+      j->set_state(v1::JOB_STATE_QUEUED);
+      j->set_error(absl::StrCat("interrupted by a trainer shutdown at epoch ",
+                                j->epoch(), "; queued again"));
+      requeued = *j;
+    });
+    LogInfo("job_requeued")
+        .Field("job", job_id)
+        .Field("model", requeued.model())
+        .Field("epoch", requeued.epoch());
+    if (options_.on_requeued) options_.on_requeued(requeued);
     return;
   }
 
@@ -723,7 +754,9 @@ absl::StatusOr<int64_t> JobManager::TrainAndPublish(const std::string& job_id) {
 
   GC_ASSIGN_OR_RETURN(TrainedModel trained,
                       TrainForecastModel(input, callbacks));
-  if (CancelRequested(job_id)) {
+  // A trainer shutdown lets a trained job publish: it takes a moment and
+  // saves the whole training.
+  if (CancelledByClient(job_id)) {
     return absl::CancelledError("the job was cancelled before publishing");
   }
 

@@ -32,6 +32,13 @@ struct JobManagerOptions {
   // For tests: called on the worker thread once the checkpoint after
   // `epoch` and the record naming it are durable, before training goes on.
   std::function<void(const std::string& job_id, int epoch)> after_checkpoint;
+  // Jobs queued or running at once; Create() beyond it is
+  // RESOURCE_EXHAUSTED naming --max_active_jobs.
+  int max_active_jobs = 64;
+  // Called (without the manager's lock) when Shutdown() interrupted a
+  // running job and put it back as QUEUED, with the state it has then
+  // (already persisted: the next trainer on the store resumes it).
+  std::function<void(const v1::TrainingJob&)> on_requeued;
 };
 
 // Jobs are kept in the store (see common/store/job_store.h): every change
@@ -82,9 +89,10 @@ class JobManager {
   // false when none was queued.
   bool RunNextJob();
 
-  // Stops taking new jobs; running ones stop at their next batch and go
-  // back to QUEUED in the store, to resume from their last checkpoint when
-  // a trainer starts on the store again.
+  // Stops taking and starting jobs. A running job stops at its next batch
+  // and goes back to QUEUED in the store (see on_requeued), to resume from
+  // its last checkpoint when a trainer starts on the store again, unless
+  // its training had already ended: then it still publishes.
   void Shutdown();
 
  private:
@@ -112,7 +120,10 @@ class JobManager {
                     const std::function<void(v1::TrainingJob*)>& change,
                     const v1::EpochProgress* epoch)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // True when the job's client cancelled it or the trainer is stopping.
   bool CancelRequested(const std::string& job_id) const;
+  bool CancelledByClient(const std::string& job_id) const;
+  absl::Status CheckActiveJobsLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   // Takes over the jobs recorded in the store; before any worker starts.
   absl::Status Recover();

@@ -37,6 +37,9 @@ int main(int argc, char** argv) {
   options.metrics_listen_address = gridcast::metrics::MetricsAddressFor(
       options.listen_address, gridcast::MetricsPortFlag());
   options.health_listen_address = gridcast::HealthListenAddressFlag();
+  options.limits = gridcast::ServiceLimitsFlags();
+  options.security = gridcast::ServerSecurityFlags();
+  options.drain_delay = gridcast::DrainDelayFlag();
 
   auto server = gridcast::TrainerServer::Start(options);
   if (!server.ok()) {

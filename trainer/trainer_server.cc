@@ -46,15 +46,20 @@ absl::StatusOr<std::unique_ptr<TrainerServer>> TrainerServer::Start(
       server->store_lock_,
       FileLock::TryAcquire(TrainerLockPath(options.store_root)));
   GC_RETURN_IF_ERROR(RemoveStoreLeftovers(options.store_root));
+  JobManagerOptions jobs = options.jobs;
+  jobs.max_active_jobs = options.limits.max_active_jobs;
   GC_ASSIGN_OR_RETURN(server->jobs_,
-                      JobManager::Start(server->store_.get(), options.jobs));
+                      JobManager::Start(server->store_.get(), jobs));
   server->service_ = std::make_unique<TrainerServiceImpl>(
-      server->store_.get(), server->jobs_.get(), options.upload_limits);
+      server->store_.get(), server->jobs_.get(), options.upload_limits,
+      options.limits);
 
   GrpcServerOptions grpc_options;
   grpc_options.listen_address = options.listen_address;
   grpc_options.max_message_bytes = options.max_message_bytes;
   grpc_options.health_listen_address = options.health_listen_address;
+  grpc_options.security = options.security;
+  grpc_options.drain_delay = options.drain_delay;
   grpc_options.health_service_names = {
       std::string(v1::TrainerService::service_full_name())};
   grpc_options.metrics_listen_address = options.metrics_listen_address;
@@ -81,7 +86,9 @@ absl::StatusOr<std::unique_ptr<TrainerServer>> TrainerServer::Start(
 TrainerServer::~TrainerServer() { Shutdown(absl::ZeroDuration()); }
 
 void TrainerServer::Shutdown(absl::Duration grace) {
+  if (grpc_server_ != nullptr) grpc_server_->SetServing(false);
   if (jobs_ != nullptr) jobs_->Shutdown();
+  if (service_ != nullptr) service_->BeginDrain();
   if (grpc_server_ != nullptr) grpc_server_->Shutdown(grace);
   // Joins the workers once no call can reach them any more; /metrics stops
   // reading the jobs first.

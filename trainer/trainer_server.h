@@ -31,6 +31,11 @@ struct TrainerServerOptions {
   std::string metrics_listen_address;
   // host:port of the plaintext health-only port; empty for none.
   std::string health_listen_address;
+  // max_active_jobs overrides jobs.max_active_jobs.
+  ServiceLimits limits;
+  ServerSecurityOptions security;
+  // See GrpcServerOptions::drain_delay.
+  absl::Duration drain_delay = absl::ZeroDuration();
 };
 
 class TrainerServer {
@@ -46,8 +51,10 @@ class TrainerServer {
   ModelStore* store() { return store_.get(); }
   JobManager* jobs() { return jobs_.get(); }
 
-  // Reports NOT_SERVING, cancels running jobs, lets calls in flight finish
-  // for up to `grace`. Idempotent.
+  // Drains: reports NOT_SERVING, interrupts the running job and queues it
+  // again (JobManagerOptions::on_requeued), ends job watches with
+  // UNAVAILABLE, refuses new calls and lets calls in flight (uploads
+  // above all) finish for up to `grace`. Idempotent.
   void Shutdown(absl::Duration grace);
 
  private:

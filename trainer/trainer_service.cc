@@ -39,15 +39,25 @@ store::v1::StoredSeries ToStoredSeries(RegularSeries series) {
 }  // namespace
 
 TrainerServiceImpl::TrainerServiceImpl(ModelStore* store, JobManager* jobs,
-                                       UploadLimits upload_limits)
-    : store_(store), jobs_(jobs), upload_limits_(upload_limits) {}
+                                       UploadLimits upload_limits,
+                                       ServiceLimits limits)
+    : store_(store),
+      jobs_(jobs),
+      upload_limits_(upload_limits),
+      limits_(limits) {}
 
 absl::StatusOr<v1::Dataset> TrainerServiceImpl::ReceiveUpload(
     grpc::ServerContext* context,
     grpc::ServerReader<v1::UploadHistoryRequest>* reader) {
   UploadAssembler assembler(upload_limits_);
   v1::UploadHistoryRequest chunk;
+  int64_t received_bytes = 0;
   while (reader->Read(&chunk)) {
+    received_bytes += static_cast<int64_t>(chunk.ByteSizeLong());
+    GC_RETURN_IF_ERROR(CheckLimit(
+        absl::StatusCode::kResourceExhausted,
+        absl::StrCat("upload has ", received_bytes, " bytes so far"),
+        received_bytes, "max_dataset_bytes", limits_.max_dataset_bytes));
     GC_RETURN_IF_ERROR(assembler.AddChunk(chunk));
   }
   // A client that dies or cancels mid-stream also ends the loop above;
@@ -63,6 +73,7 @@ grpc::Status TrainerServiceImpl::UploadHistory(
     grpc::ServerContext* context,
     grpc::ServerReader<v1::UploadHistoryRequest>* reader,
     v1::UploadHistoryResponse* response) {
+  LogDebug("upload_started").Field("peer", context->peer());
   absl::StatusOr<v1::Dataset> dataset = ReceiveUpload(context, reader);
   if (!dataset.ok()) {
     LogWarning("upload_refused").Field("reason", dataset.status());
@@ -114,7 +125,11 @@ grpc::Status TrainerServiceImpl::DeleteDataset(
 grpc::Status TrainerServiceImpl::CreateTrainingJob(
     grpc::ServerContext* context, const v1::CreateTrainingJobRequest* request,
     v1::CreateTrainingJobResponse* response) {
-  absl::StatusOr<v1::TrainingJob> job = jobs_->Create(*request);
+  const absl::Status horizon =
+      CheckHorizon("spec.horizon", request->spec().horizon(), limits_);
+  absl::StatusOr<v1::TrainingJob> job =
+      horizon.ok() ? jobs_->Create(*request)
+                   : absl::StatusOr<v1::TrainingJob>(horizon);
   if (!job.ok()) {
     LogWarning("job_refused")
         .Field("model", request->model())
@@ -160,7 +175,11 @@ grpc::Status TrainerServiceImpl::WatchTrainingJob(
       [writer](const v1::WatchTrainingJobResponse& update) {
         return writer->Write(update);
       },
-      [context] { return context->IsCancelled(); });
+      [this, context] { return context->IsCancelled() || draining_; });
+  if (draining_ && status.code() == absl::StatusCode::kCancelled) {
+    return ToGrpcStatus(absl::UnavailableError(
+        "the trainer is shutting down; watch the job again once it is back"));
+  }
   return ToGrpcStatus(status);
 }
 

@@ -3,6 +3,9 @@
 #ifndef GRIDCAST_TRAINER_TRAINER_SERVICE_H_
 #define GRIDCAST_TRAINER_TRAINER_SERVICE_H_
 
+#include <atomic>
+
+#include "common/limits.h"
 #include "common/store/model_store.h"
 #include "common/timeseries/upload_assembler.h"
 #include "gridcast/v1/trainer.grpc.pb.h"
@@ -13,7 +16,13 @@ namespace gridcast {
 class TrainerServiceImpl final : public v1::TrainerService::Service {
  public:
   TrainerServiceImpl(ModelStore* store, JobManager* jobs,
-                     UploadLimits upload_limits);
+                     UploadLimits upload_limits,
+                     ServiceLimits limits = ServiceLimits());
+
+  // The trainer is draining: streams that follow a job end with
+  // UNAVAILABLE (the client watches again on the restarted trainer)
+  // instead of holding the shutdown for the whole grace period.
+  void BeginDrain() { draining_ = true; }
 
   grpc::Status UploadHistory(
       grpc::ServerContext* context,
@@ -52,6 +61,8 @@ class TrainerServiceImpl final : public v1::TrainerService::Service {
   ModelStore* const store_;
   JobManager* const jobs_;
   const UploadLimits upload_limits_;
+  const ServiceLimits limits_;
+  std::atomic<bool> draining_{false};
 };
 
 }  // namespace gridcast

@@ -6,6 +6,7 @@
 #include <grpcpp/health_check_service_interface.h>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "common/log.h"
 
 namespace gridcast {
@@ -16,10 +17,13 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
 
+  absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials =
+      BuildServerCredentials(options.security);
+  if (!credentials.ok()) return credentials.status();
+
   grpc::ServerBuilder builder;
   int port = 0;
-  builder.AddListeningPort(options.listen_address,
-                           grpc::InsecureServerCredentials(), &port);
+  builder.AddListeningPort(options.listen_address, *credentials, &port);
   builder.SetMaxReceiveMessageSize(options.max_message_bytes);
   builder.SetMaxSendMessageSize(options.max_message_bytes);
   if (options.max_connection_age_ms > 0) {
@@ -55,7 +59,8 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
   }
 
   auto result = std::unique_ptr<GrpcServer>(
-      new GrpcServer(std::move(server), port, options.health_service_names));
+      new GrpcServer(std::move(server), port, options.health_service_names,
+                     options.drain_delay));
   result->metrics_server_ = std::move(metrics_server);
   if (!options.health_listen_address.empty()) {
     absl::StatusOr<std::unique_ptr<HealthPort>> health_port =
@@ -71,10 +76,12 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
 }
 
 GrpcServer::GrpcServer(std::unique_ptr<grpc::Server> server, int port,
-                       std::vector<std::string> health_names)
+                       std::vector<std::string> health_names,
+                       absl::Duration drain_delay)
     : server_(std::move(server)),
       port_(port),
-      health_names_(std::move(health_names)) {}
+      health_names_(std::move(health_names)),
+      drain_delay_(drain_delay) {}
 
 GrpcServer::~GrpcServer() { Shutdown(absl::ZeroDuration()); }
 
@@ -105,6 +112,15 @@ void GrpcServer::Shutdown(absl::Duration grace) {
   shut_down_ = true;
 
   SetServing(false);
+  if (grace > absl::ZeroDuration() && drain_delay_ > absl::ZeroDuration()) {
+    // Not a synchronisation: the time that clients need to hear of
+    // NOT_SERVING, which this process cannot observe.
+    absl::SleepFor(drain_delay_);
+  }
+  // TODO(issue 5): an open grpc.health.v1.Health/Watch stream (clients
+  // that check health keep one) holds this until `grace` ends, because
+  // gRPC's default health service never ends its watches; ending them
+  // needs a health service of our own.
   server_->Shutdown(absl::ToChronoTime(absl::Now() + grace));
   server_->Wait();
   // Probes keep getting NOT_SERVING until the drain is over.

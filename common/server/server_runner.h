@@ -17,6 +17,7 @@
 #include "common/metrics/grpc_metrics.h"
 #include "common/metrics/http_server.h"
 #include "common/server/health_port.h"
+#include "common/server/security.h"
 
 namespace gridcast {
 
@@ -41,12 +42,18 @@ struct GrpcServerOptions {
   // get max_connection_age_grace_ms to finish (0: gRPC's default, forever).
   int max_connection_age_ms = 0;
   int max_connection_age_grace_ms = 0;
+  // TLS, mutual TLS and bearer tokens; plaintext and open when empty.
+  ServerSecurityOptions security;
+  // How long Shutdown() goes on serving after reporting NOT_SERVING; see
+  // Shutdown().
+  absl::Duration drain_delay = absl::ZeroDuration();
 };
 
 class GrpcServer {
  public:
   // Builds and starts a server with `services` (which must outlive it),
-  // health and reflection. UNAVAILABLE when the address cannot be bound.
+  // health and reflection. UNAVAILABLE when the address cannot be bound;
+  // the errors of BuildServerCredentials() for bad security options.
   static absl::StatusOr<std::unique_ptr<GrpcServer>> Start(
       const GrpcServerOptions& options,
       const std::vector<grpc::Service*>& services);
@@ -66,19 +73,28 @@ class GrpcServer {
   // Reports SERVING or NOT_SERVING for "" and every named service.
   void SetServing(bool serving);
 
-  // Stops accepting calls, lets calls in flight finish for up to `grace`,
-  // then cancels the rest. Idempotent.
+  // Drains: reports NOT_SERVING at once, waits drain_delay when `grace`
+  // is not zero, then refuses new calls (clients see UNAVAILABLE and retry
+  // elsewhere), lets calls in flight finish for up to `grace` and cancels
+  // the rest. Idempotent.
+  //
+  // Why the delay: gRPC resets a call that reaches the server after its
+  // shutdown began, before the client has read the GOAWAY, with CANCELLED
+  // and without running it. Clients that watch health (and Kubernetes
+  // endpoints) stop sending once they see NOT_SERVING, so a delay of a
+  // few round trips leaves no call in that window.
   void Shutdown(absl::Duration grace);
 
  private:
   GrpcServer(std::unique_ptr<grpc::Server> server, int port,
-             std::vector<std::string> health_names);
+             std::vector<std::string> health_names, absl::Duration drain_delay);
 
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<metrics::MetricsHttpServer> metrics_server_;
   int port_;
   std::vector<std::string> health_names_;
   std::unique_ptr<HealthPort> health_port_;
+  const absl::Duration drain_delay_;
   bool shut_down_ = false;
 };
 

@@ -262,9 +262,9 @@ absl::Status UploadAssembler::AcceptHeader(
 absl::Status UploadAssembler::CheckReceivedCount(int64_t chunk_points) const {
   const int64_t received = static_cast<int64_t>(timestamps_.size());
   if (received + chunk_points <= limits_.max_points) return absl::OkStatus();
-  return absl::ResourceExhaustedError(absl::StrFormat(
-      "upload exceeds the limit of %d points (%d received so far)",
-      limits_.max_points, received + chunk_points));
+  return absl::ResourceExhaustedError(
+      absl::StrFormat("upload has %d points; limit --max_upload_points is %d",
+                      received + chunk_points, limits_.max_points));
 }
 
 absl::Status UploadAssembler::CheckChunkPoints(
@@ -386,9 +386,10 @@ absl::Status UploadAssembler::CheckPointBudget(int64_t received_points) const {
     return absl::OkStatus();
   }
   return absl::ResourceExhaustedError(absl::StrFormat(
-      "upload exceeds the limit of %d points (%d received plus %d to fill "
-      "gaps)",
-      limits_.max_points, received_points, filled_points_));
+      "upload has %d points (%d received plus %d to fill gaps); limit "
+      "--max_upload_points is %d",
+      received_points + filled_points_, received_points, filled_points_,
+      limits_.max_points));
 }
 
 void UploadAssembler::Append(const v1::UploadHistoryRequest& chunk) {

@@ -9,31 +9,29 @@ namespace {
 // backoff grows to two minutes.
 constexpr int kMaxReconnectBackoffMs = 1000;
 
-std::shared_ptr<grpc::Channel> NewChannel(const std::string& address) {
+std::shared_ptr<grpc::Channel> NewChannel(const ClientOptions& client,
+                                          const std::string& address) {
   grpc::ChannelArguments arguments;
   arguments.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, kMaxReconnectBackoffMs);
   // Subchannels of the process-wide pool carry their failure and backoff
   // into every new channel; a private pool lets a fresh channel (see
   // `models get --wait-version`) connect at once.
   arguments.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
-
-  // TODO: TLS (and the auth token) once the servers offer it; until then
-  // the servers are meant to be reached over a trusted network or a
-  // `kubectl port-forward`.
-  return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(),
-                                   arguments);
+  return grpc::CreateCustomChannel(address, client.credentials, arguments);
 }
 
 }  // namespace
 
 std::unique_ptr<v1::TrainerService::Stub> NewTrainerStub(
     const ClientOptions& client) {
-  return v1::TrainerService::NewStub(NewChannel(client.trainer_address));
+  return v1::TrainerService::NewStub(
+      NewChannel(client, client.trainer_address));
 }
 
 std::unique_ptr<v1::ForecasterService::Stub> NewForecasterStub(
     const ClientOptions& client) {
-  return v1::ForecasterService::NewStub(NewChannel(client.forecaster_address));
+  return v1::ForecasterService::NewStub(
+      NewChannel(client, client.forecaster_address));
 }
 
 void SetDeadline(const ClientOptions& client, grpc::ClientContext* context) {

@@ -27,6 +27,10 @@ struct ClientOptions {
   // Deadline of each unary call. Streams have none: an upload lasts as
   // long as its file, a watch as long as its job.
   absl::Duration timeout = absl::Seconds(30);
+  // TLS (CA, client certificate) and the bearer token, from
+  // BuildChannelCredentials(); plaintext by default.
+  std::shared_ptr<grpc::ChannelCredentials> credentials =
+      grpc::InsecureChannelCredentials();
 };
 
 std::unique_ptr<v1::TrainerService::Stub> NewTrainerStub(

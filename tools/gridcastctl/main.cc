@@ -16,6 +16,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/server/security.h"
 #include "common/status_macros.h"
 #include "tools/gridcastctl/args.h"
 #include "tools/gridcastctl/client.h"
@@ -36,6 +37,17 @@ std::vector<OptionSpec> GlobalOptions() {
        "ForecasterService address (env GRIDCAST_FORECASTER; default "
        "127.0.0.1:50052)"},
       {"timeout", "SECONDS", "deadline of each unary call (default 30)"},
+      {"tls-ca-file", "FILE",
+       "PEM CA that signed the servers' certificates; turns TLS on (env "
+       "GRIDCAST_TLS_CA_FILE)"},
+      {"tls-cert-file", "FILE",
+       "PEM client certificate for mutual TLS (env GRIDCAST_TLS_CERT_FILE)"},
+      {"tls-key-file", "FILE",
+       "PEM key of --tls-cert-file (env GRIDCAST_TLS_KEY_FILE)"},
+      {"token", "TOKEN",
+       "bearer token; turns TLS on (env GRIDCAST_TOKEN; prefer --token-file)"},
+      {"token-file", "FILE",
+       "file holding the bearer token (env GRIDCAST_TOKEN_FILE)"},
   };
 }
 
@@ -149,6 +161,37 @@ std::string GlobalValue(const ParsedArgs& after, const ParsedArgs& before,
   return fallback;
 }
 
+// TLS files and the token, from flags or the environment; a token is
+// never sent without TLS.
+absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> ResolveCredentials(
+    const ParsedArgs& after, const ParsedArgs& before) {
+  ClientSecurityOptions security;
+  security.ca_file =
+      GlobalValue(after, before, "tls-ca-file", "GRIDCAST_TLS_CA_FILE", "");
+  security.cert_file =
+      GlobalValue(after, before, "tls-cert-file", "GRIDCAST_TLS_CERT_FILE", "");
+  security.key_file =
+      GlobalValue(after, before, "tls-key-file", "GRIDCAST_TLS_KEY_FILE", "");
+  // A flag wins over the environment, --token over --token-file.
+  const bool token_flag = after.Has("token") || before.Has("token");
+  const bool file_flag = after.Has("token-file") || before.Has("token-file");
+  const bool from_file = file_flag && !token_flag;
+  security.token =
+      from_file ? ""
+                : GlobalValue(after, before, "token", "GRIDCAST_TOKEN", "");
+  const std::string token_file =
+      token_flag
+          ? ""
+          : GlobalValue(after, before, "token-file", "GRIDCAST_TOKEN_FILE", "");
+  if (security.token.empty() && !token_file.empty()) {
+    GC_ASSIGN_OR_RETURN(security.token, ReadTokenFile(token_file));
+  }
+  if (security.cert_file.empty() != security.key_file.empty()) {
+    return UsageError("--tls-cert-file and --tls-key-file go together");
+  }
+  return BuildChannelCredentials(security);
+}
+
 absl::StatusOr<ClientOptions> ResolveClientOptions(const ParsedArgs& after,
                                                    const ParsedArgs& before) {
   ClientOptions client;
@@ -167,6 +210,7 @@ absl::StatusOr<ClientOptions> ResolveClientOptions(const ParsedArgs& after,
         "\""));
   }
   client.timeout = absl::Seconds(seconds);
+  GC_ASSIGN_OR_RETURN(client.credentials, ResolveCredentials(after, before));
   return client;
 }
 
