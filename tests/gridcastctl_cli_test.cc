@@ -17,6 +17,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/time/time.h"
 #include "tests/cluster.h"
@@ -166,9 +167,9 @@ TEST_CASE("gridcastctl's exit codes tell usage, file and server errors apart",
     CHECK(result.err == "gridcastctl: --file is required\n");
   }
   SECTION("an unknown command is a usage error: 2") {
-    const CtlResult result = RunCtl(cluster, dir, {"anomalies"});
+    const CtlResult result = RunCtl(cluster, dir, {"forcast"});
     CHECK(result.exit_code == 2);
-    CHECK(absl::StrContains(result.err, "unknown command \"anomalies\""));
+    CHECK(absl::StrContains(result.err, "unknown command \"forcast\""));
   }
   SECTION("a file that is not there is a local failure: 1") {
     const CtlResult result =
@@ -313,7 +314,8 @@ TEST_CASE("train, wait and forecast with a plot, as a script runs them",
   const CtlResult train =
       RunCtl(cluster, dir,
              {"train", "--model", "feeder-17", "--dataset", dataset, "--window",
-              "24", "--horizon", "6", "--hidden", "16", "--epochs", "3"});
+              "24", "--horizon", "6", "--hidden", "16", "--epochs", "3",
+              "--allow-rejected"});
   INFO(train.err);
   REQUIRE(train.exit_code == 0);
   CHECK(absl::StrContains(train.out, "SUCCEEDED: model feeder-17 version 1"));
@@ -353,7 +355,7 @@ TEST_CASE("train, wait and forecast with a plot, as a script runs them",
     const CtlResult train = RunCtlOnTerminal(
         cluster, {"train", "--model", "feeder-19", "--dataset", dataset,
                   "--window", "24", "--horizon", "6", "--hidden", "16",
-                  "--epochs", "4", "--patience", "4"});
+                  "--epochs", "4", "--patience", "4", "--allow-rejected"});
     INFO(train.out);
     CHECK(train.exit_code == 0);
     CHECK(absl::StrContains(train.out, "\repoch 1/4 [=====>"));
@@ -361,6 +363,28 @@ TEST_CASE("train, wait and forecast with a plot, as a script runs them",
         train.out, absl::StrCat("\repoch 4/4 [", std::string(20, '='), "]")));
     CHECK(absl::StrContains(train.out, " eta "));
     CHECK(absl::StrContains(train.out, "\033[K"));
+  }
+  SECTION("a version the quality gate rejects: 6, and it is not served") {
+    // Three epochs of a small network lose to same-hour-last-week on this
+    // strongly weekly load.
+    const CtlResult rejected = RunCtl(
+        cluster, dir,
+        {"train", "--model", "feeder-20", "--dataset", dataset, "--window",
+         "24", "--horizon", "6", "--hidden", "16", "--epochs", "3"});
+    CHECK(rejected.exit_code == 6);
+    CHECK(absl::StrContains(rejected.out, "SUCCEEDED: model feeder-20"));
+    CHECK(
+        absl::StrContains(rejected.err,
+                          "model feeder-20 version 1 is REJECTED and will not "
+                          "be served: quality gate: "));
+    // Inference shows it as rejected once its poll has found it.
+    CHECK(WaitFor(
+        [&] {
+          const CtlResult model =
+              RunCtl(cluster, dir, {"models", "get", "feeder-20"});
+          return absl::StrContains(model.out, "REJECTED");
+        },
+        std::chrono::seconds(20)));
   }
   SECTION("a wait for a version that never comes times out: 5") {
     const CtlResult timeout =
@@ -391,6 +415,120 @@ TEST_CASE("train, wait and forecast with a plot, as a script runs them",
     CHECK(watched.exit_code == 4);
     CHECK(absl::StrContains(
         watched.err, absl::StrCat("gridcastctl: job ", job, " CANCELLED: ")));
+  }
+}
+
+// The lines of a CSV file, header first.
+std::vector<std::string> Lines(const std::string& text) {
+  return absl::StrSplit(absl::StripSuffix(text, "\n"), '\n');
+}
+
+TEST_CASE(
+    "a model with temperature and bands forecasts and flags anomalies "
+    "from the command line",
+    "[gridcastctl][cli][e2e][anomalies]") {
+  Cluster cluster;
+  TempDir dir;
+  const std::string all = dir.path() + "/all.csv";
+  REQUIRE(RunCtl(cluster, dir,
+                 {"sample", "--out", all, "--days", "35", "--seed", "5"})
+              .exit_code == 0);
+  std::vector<std::string> rows = Lines(ReadFile(all));
+  // The last day held back: its temperature is the weather forecast.
+  const std::vector<std::string> history_rows(rows.begin(), rows.end() - 24);
+  const std::string history =
+      WriteFile(dir, "history.csv", absl::StrJoin(history_rows, "\n") + "\n");
+  std::string future = "timestamp,temperature_c\n";
+  for (auto row = rows.end() - 24; row != rows.end(); ++row) {
+    const std::vector<std::string> fields = absl::StrSplit(*row, ',');
+    absl::StrAppend(&future, fields[0], ",", fields[2], "\n");
+  }
+  const std::string future_path = WriteFile(dir, "future.csv", future);
+
+  const CtlResult upload =
+      RunCtl(cluster, dir,
+             {"upload", "--file", history, "--series", "feeder-5",
+              "--covariate", "temperature_c", "--quiet"});
+  REQUIRE(upload.exit_code == 0);
+  const std::string dataset(absl::StripSuffix(upload.out, "\n"));
+  const CtlResult train =
+      RunCtl(cluster, dir,
+             {"train", "--model", "feeder-5", "--dataset", dataset, "--family",
+              "nlinear", "--window", "48", "--horizon", "24", "--covariate",
+              "temperature_c", "--quantiles", "0.05,0.5,0.95", "--epochs", "5",
+              "--allow-rejected"});
+  INFO(train.err);
+  REQUIRE(train.exit_code == 0);
+  REQUIRE(RunCtl(cluster, dir,
+                 {"models", "get", "feeder-5", "--wait-version", "1",
+                  "--wait-timeout", "60"})
+              .exit_code == 0);
+
+  SECTION("without the temperature forecast: a usage error naming it") {
+    const CtlResult refused =
+        RunCtl(cluster, dir,
+               {"forecast", "--model", "feeder-5", "--history", history});
+    CHECK(refused.exit_code == 2);
+    CHECK(absl::StrContains(refused.err, "temperature_c"));
+    CHECK(absl::StrContains(refused.err, "--future"));
+  }
+  SECTION("with it: 24 points and their bands after the history") {
+    const CtlResult forecast =
+        RunCtl(cluster, dir,
+               {"forecast", "--model", "feeder-5", "--history", history,
+                "--future", future_path, "--format", "csv"});
+    INFO(forecast.err);
+    REQUIRE(forecast.exit_code == 0);
+    const std::vector<std::string> lines = Lines(forecast.out);
+    REQUIRE(lines.size() == 25);
+    CHECK(lines[0] == "timestamp,load_kw,q0.05,q0.5,q0.95");
+    CHECK(absl::StartsWith(lines[1], rows[rows.size() - 24].substr(0, 20)));
+  }
+  SECTION("anomalies: a spike, a blank reading and an absent row") {
+    // The last 24 rows of the history are scored; three are spoilt.
+    std::vector<std::string> spoilt = history_rows;
+    const size_t n = spoilt.size();
+    std::vector<std::string> fields = absl::StrSplit(spoilt[n - 5], ',');
+    fields[1] = absl::StrCat(std::stod(fields[1]) * 4 + 500);
+    spoilt[n - 5] = absl::StrJoin(fields, ",");
+    fields = absl::StrSplit(spoilt[n - 10], ',');
+    fields[1] = "";
+    spoilt[n - 10] = absl::StrJoin(fields, ",");
+    const std::string absent_time = spoilt[n - 15].substr(0, 20);
+    spoilt.erase(spoilt.begin() + (n - 15));
+    const std::string path =
+        WriteFile(dir, "spoilt.csv", absl::StrJoin(spoilt, "\n") + "\n");
+
+    const CtlResult scored = RunCtl(cluster, dir,
+                                    {"anomalies", "--model", "feeder-5",
+                                     "--history", path, "--format", "csv"});
+    INFO(scored.err);
+    REQUIRE(scored.exit_code == 0);
+    CHECK(absl::StrContains(scored.err, "1 rows absent"));
+    const std::vector<std::string> lines = Lines(scored.out);
+    REQUIRE(lines.size() == 25);
+    CHECK(lines[0] ==
+          "timestamp,load_kw,expected,lower,upper,score,kind,severity");
+    // Scored rows are the last 24 of the regular series, oldest first.
+    CHECK(absl::StrContains(lines[24 - 4], ",SPIKE,"));
+    CHECK(absl::StrContains(lines[24 - 9], ",NaN,"));
+    CHECK(absl::StrContains(lines[24 - 9], ",MISSING_DATA,"));
+    CHECK(absl::StartsWith(lines[24 - 14], absent_time));
+    CHECK(absl::StrContains(lines[24 - 14], ",MISSING_DATA,"));
+
+    const CtlResult table = RunCtl(
+        cluster, dir, {"anomalies", "--model", "feeder-5", "--history", path});
+    REQUIRE(table.exit_code == 0);
+    CHECK(absl::StrContains(table.out, "24 points scored against the"));
+    CHECK(absl::StrContains(table.out, "SPIKE"));
+  }
+  SECTION("anomalies with a band the model lacks: the server's refusal") {
+    const CtlResult refused =
+        RunCtl(cluster, dir,
+               {"anomalies", "--model", "feeder-5", "--history", history,
+                "--band", "0.2,0.8"});
+    CHECK(refused.exit_code == 3);
+    CHECK(absl::StrContains(refused.err, "INVALID_ARGUMENT"));
   }
 }
 

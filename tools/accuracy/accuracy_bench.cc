@@ -34,6 +34,7 @@
 #include "gridcast/v1/trainer.grpc.pb.h"
 #include "inference/inference_server.h"
 #include "tools/accuracy/etth1.h"
+#include "tools/gridcastctl/svg_plot.h"
 #include "trainer/trainer_server.h"
 
 ABSL_FLAG(std::string, data, "../shared/data/ETTh1.csv",
@@ -46,6 +47,8 @@ ABSL_FLAG(std::string, horizons, "96,192,336,720",
 ABSL_FLAG(int, threads, 2, "LibTorch intra-op threads");
 ABSL_FLAG(std::string, plot_csv, "",
           "Where to write the test week of the plot experiment (CSV)");
+ABSL_FLAG(std::string, plot_svg, "",
+          "Where to draw the test week of the plot experiment (SVG)");
 ABSL_FLAG(int64_t, seed, 42, "Seed of training and of injected anomalies");
 
 namespace gridcast::accuracy {
@@ -558,12 +561,13 @@ void RunAnomalies(Servers& servers, const Etth1& data) {
   std::cout << std::flush;
 }
 
-// The data of the plot: the last test week as seven day-ahead forecasts
-// from midnight, with their bands and the actuals, after three days of
-// history.
+// Three days of history, then seven day-ahead forecasts with their 80 %
+// band over the last full week of the test split, each from the actuals
+// before its midnight, beside those actuals.
 void RunPlotData(Servers& servers, const Etth1& data) {
-  const std::string path = absl::GetFlag(FLAGS_plot_csv);
-  if (path.empty()) return;
+  const std::string csv_path = absl::GetFlag(FLAGS_plot_csv);
+  const std::string svg_path = absl::GetFlag(FLAGS_plot_svg);
+  if (csv_path.empty() && svg_path.empty()) return;
   const std::vector<double>& target = data.columns.at(kTarget);
   const std::string dataset =
       servers.Upload("etth1-plot", data, target, 0, kUsedRows);
@@ -572,22 +576,52 @@ void RunPlotData(Servers& servers, const Etth1& data) {
   // The last midnight that leaves a week of test rows.
   int week_start = kUsedRows - 7 * 24;
   while ((data.times[week_start] % 86400) != 0) --week_start;
-  std::ofstream out(path);
-  out << "time,actual,forecast,lower,upper\n";
+
+  ctl::ForecastPlot plot;
+  plot.title =
+      "ETTh1 oil temperature (OT): a test week of day-ahead "
+      "forecasts with their 10-90 % band";
+  plot.value_label = "OT";
+  ctl::PlotBand band;
+  band.lower_quantile = 0.1;
+  band.upper_quantile = 0.9;
   for (int i = week_start - 72; i < week_start; ++i) {
-    out << data.times[i] << "," << target[i] << ",,,\n";
+    plot.history.timestamps.push_back(data.times[i]);
+    plot.history.values.push_back(target[i]);
   }
   for (int day = 0; day < 7; ++day) {
     const int origin = week_start + 24 * day;
     const v1::ForecastResponse response = servers.Forecast(
         WindowRequest("etth1-plot", data, target, origin, kInputWindow, {}));
     for (int h = 0; h < 24 && origin + h < kUsedRows; ++h) {
-      out << data.times[origin + h] << "," << target[origin + h] << ","
-          << response.values(h) << "," << response.quantiles(0).values(h) << ","
-          << response.quantiles(2).values(h) << "\n";
+      plot.forecast.timestamps.push_back(data.times[origin + h]);
+      plot.forecast.values.push_back(response.values(h));
+      plot.actuals.timestamps.push_back(data.times[origin + h]);
+      plot.actuals.values.push_back(target[origin + h]);
+      band.lower.push_back(response.quantiles(0).values(h));
+      band.upper.push_back(response.quantiles(2).values(h));
     }
   }
-  std::cout << "\nwrote the plot's data to " << path << "\n";
+  plot.bands.push_back(band);
+
+  if (!csv_path.empty()) {
+    std::ofstream out(csv_path);
+    out << "time,actual,forecast,lower,upper\n";
+    for (size_t i = 0; i < plot.history.values.size(); ++i) {
+      out << plot.history.timestamps[i] << "," << plot.history.values[i]
+          << ",,,\n";
+    }
+    for (size_t i = 0; i < plot.forecast.values.size(); ++i) {
+      out << plot.forecast.timestamps[i] << "," << plot.actuals.values[i] << ","
+          << plot.forecast.values[i] << "," << band.lower[i] << ","
+          << band.upper[i] << "\n";
+    }
+    std::cout << "\nwrote the plot's data to " << csv_path << "\n";
+  }
+  if (!svg_path.empty()) {
+    std::ofstream(svg_path) << ctl::RenderForecastSvg(plot);
+    std::cout << "\ndrew the plot to " << svg_path << "\n";
+  }
 }
 
 // The trainer's half of the training-speed comparison: the perceptron of

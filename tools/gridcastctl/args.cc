@@ -226,6 +226,25 @@ absl::StatusOr<std::vector<int64_t>> ParsedArgs::GetIntList(
   return list;
 }
 
+absl::StatusOr<std::vector<double>> ParsedArgs::GetDoubleList(
+    absl::string_view name, std::vector<double> fallback, double min,
+    double max) const {
+  if (!Has(name)) return fallback;
+  const std::string text = GetString(name);
+  std::vector<double> list;
+  for (absl::string_view item : absl::StrSplit(text, ',')) {
+    double value = 0;
+    if (!absl::SimpleAtod(item, &value) || !(value >= min && value <= max)) {
+      return UsageError(absl::StrCat("--", name, ": \"", text,
+                                     "\" must be a comma-separated list of "
+                                     "numbers between ",
+                                     min, " and ", max));
+    }
+    list.push_back(value);
+  }
+  return list;
+}
+
 std::string FormatOptionList(const std::vector<OptionSpec>& options) {
   std::string text;
   for (const OptionSpec& option : options) {

@@ -82,6 +82,12 @@ class ParsedArgs {
                                                   int64_t min,
                                                   int64_t max) const;
 
+  // A comma-separated list of numbers in [min, max], such as "0.1,0.9";
+  // `fallback` when absent.
+  absl::StatusOr<std::vector<double>> GetDoubleList(
+      absl::string_view name, std::vector<double> fallback, double min,
+      double max) const;
+
  private:
   friend absl::StatusOr<ParsedArgs> ParseArgs(
       const CommandSpec& spec, const std::vector<std::string>& args);

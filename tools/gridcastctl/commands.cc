@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <cstring>
 #include <iostream>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -70,6 +71,21 @@ std::vector<OptionSpec> CsvFormatOptionSpecs() {
       {"delimiter", "CHAR", "field separator: , ; | or tab (default ,)"},
       {"no-header", "", "the first line is data; choose columns by number"},
   };
+}
+
+std::vector<OptionSpec> WithCsvFormatOptions(std::vector<OptionSpec> options) {
+  for (OptionSpec& option : CsvFormatOptionSpecs()) {
+    options.push_back(std::move(option));
+  }
+  return options;
+}
+
+absl::StatusOr<OutputFormat> ParseOutputFormat(const std::string& text) {
+  if (text == "table") return OutputFormat::kTable;
+  if (text == "csv") return OutputFormat::kCsv;
+  if (text == "json") return OutputFormat::kJson;
+  return UsageError(
+      absl::StrCat("--format must be table, csv or json, got \"", text, "\""));
 }
 
 HistoryColumns GetHistoryColumns(const ParsedArgs& args) {

@@ -29,6 +29,8 @@ std::vector<Command> DataCommands();
 std::vector<Command> TrainingCommands();
 // models list|get, forecast.
 std::vector<Command> ForecastCommands();
+// anomalies.
+std::vector<Command> AnomalyCommands();
 
 // Helpers shared by the commands.
 
@@ -67,6 +69,15 @@ std::vector<OptionSpec> CsvFormatOptionSpecs();
 // The timestamp and value columns (no covariates).
 HistoryColumns GetHistoryColumns(const ParsedArgs& args);
 absl::StatusOr<CsvFormatOptions> GetCsvFormatOptions(const ParsedArgs& args);
+
+// The CSV format options appended to `options`.
+std::vector<OptionSpec> WithCsvFormatOptions(std::vector<OptionSpec> options);
+
+// How forecast and anomalies print their answer (--format).
+enum class OutputFormat { kTable, kCsv, kJson };
+
+// "table", "csv" or "json"; anything else is a usage error.
+absl::StatusOr<OutputFormat> ParseOutputFormat(const std::string& text);
 
 // Whether stderr is a terminal, where progress may be redrawn in place.
 bool StderrIsTerminal();

@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <deque>
+#include <limits>
 #include <utility>
 
 #include "absl/strings/ascii.h"
@@ -271,8 +272,10 @@ absl::Status HistoryCsvReader::ReadHeader() {
 
   GC_ASSIGN_OR_RETURN(timestamp_index_, FindColumn(header, &columns_.timestamp,
                                                    "--timestamp-column"));
-  GC_ASSIGN_OR_RETURN(value_index_,
-                      FindColumn(header, &columns_.value, "--value-column"));
+  if (!columns_.value.empty()) {
+    GC_ASSIGN_OR_RETURN(value_index_,
+                        FindColumn(header, &columns_.value, "--value-column"));
+  }
   for (std::string& covariate : columns_.covariates) {
     GC_ASSIGN_OR_RETURN(const int index,
                         FindColumn(header, &covariate, "--covariate"));
@@ -344,8 +347,12 @@ absl::Status HistoryCsvReader::ParseRow(const std::vector<std::string>& fields,
   }
   row->timestamp = *parsed_time;
 
-  GC_ASSIGN_OR_RETURN(row->value,
-                      ParseNumber(fields, value_index_, columns_.value));
+  if (value_index_ >= 0 && IsMissingLoad(fields)) {
+    row->value = std::numeric_limits<double>::quiet_NaN();
+  } else if (value_index_ >= 0) {
+    GC_ASSIGN_OR_RETURN(row->value,
+                        ParseNumber(fields, value_index_, columns_.value));
+  }
 
   row->covariates.resize(covariate_indexes_.size());
   for (size_t i = 0; i < covariate_indexes_.size(); ++i) {
@@ -354,6 +361,15 @@ absl::Status HistoryCsvReader::ParseRow(const std::vector<std::string>& fields,
         ParseNumber(fields, covariate_indexes_[i], columns_.covariates[i]));
   }
   return absl::OkStatus();
+}
+
+bool HistoryCsvReader::IsMissingLoad(
+    const std::vector<std::string>& fields) const {
+  if (!options_.missing_load_as_nan) return false;
+  if (value_index_ >= static_cast<int>(fields.size())) return false;
+  const absl::string_view field =
+      absl::StripAsciiWhitespace(fields[value_index_]);
+  return field.empty() || absl::EqualsIgnoreCase(field, "nan");
 }
 
 absl::StatusOr<absl::string_view> HistoryCsvReader::Field(

@@ -46,6 +46,8 @@ absl::StatusOr<int64_t> ParseTimestamp(absl::string_view text,
 // chosen). Create() replaces a number with the header's name.
 struct HistoryColumns {
   std::string timestamp = "timestamp";
+  // Empty for a file without one, such as a temperature forecast; rows
+  // then read as value 0.
   std::string value = "load_kw";
   std::vector<std::string> covariates;
 };
@@ -67,6 +69,9 @@ struct CsvOptions {
   // Where timestamps without an offset are local time; not owned, may be
   // null (then they are refused).
   LocalTimeResolver* local_time = nullptr;
+  // Whether an empty or "NaN" load reads as NaN (a reading the meter did
+  // not send) instead of being refused; covariates are always required.
+  bool missing_load_as_nan = false;
 };
 
 // Reads the points of a history CSV one line at a time. Blank lines are
@@ -103,6 +108,7 @@ class HistoryCsvReader {
                                  absl::string_view option) const;
   absl::Status ParseRow(const std::vector<std::string>& fields,
                         HistoryRow* row) const;
+  bool IsMissingLoad(const std::vector<std::string>& fields) const;
   absl::StatusOr<absl::string_view> Field(
       const std::vector<std::string>& fields, int index,
       const std::string& column) const;

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "common/status_macros.h"
@@ -21,6 +22,7 @@
 #include "tools/gridcastctl/format.h"
 #include "tools/gridcastctl/local_time.h"
 #include "tools/gridcastctl/print.h"
+#include "tools/gridcastctl/served_model.h"
 #include "tools/gridcastctl/svg_plot.h"
 
 namespace gridcast::ctl {
@@ -28,24 +30,8 @@ namespace {
 
 constexpr absl::Duration kWaitPollInterval = absl::Milliseconds(200);
 constexpr int64_t kInt64Max = std::numeric_limits<int64_t>::max();
-// What ArchitectureSpec documents for an input_window of 0.
-constexpr int64_t kDefaultInputWindow = 168;
 // The most history points a forecast reads from a file.
 constexpr int64_t kMaxHistoryPoints = 10'000'000;
-
-absl::StatusOr<v1::Model> GetModel(const ClientOptions& client,
-                                   v1::ForecasterService::Stub* stub,
-                                   const std::string& name) {
-  v1::GetModelRequest request;
-  request.set_model(name);
-  v1::GetModelResponse response;
-  GC_RETURN_IF_ERROR(CallServer(client, absl::StrCat("getting model ", name),
-                                [&](grpc::ClientContext* context) {
-                                  return stub->GetModel(context, request,
-                                                        &response);
-                                }));
-  return response.model();
-}
 
 // ----------------------------------------------------------------- models
 
@@ -159,19 +145,13 @@ CommandSpec ModelsGetSpec() {
 
 // --------------------------------------------------------------- forecast
 
-std::vector<OptionSpec> WithCsvFormatOptions(std::vector<OptionSpec> options) {
-  for (OptionSpec& option : CsvFormatOptionSpecs()) {
-    options.push_back(std::move(option));
-  }
-  return options;
-}
-
-enum class OutputFormat { kTable, kCsv, kJson };
-
 struct ForecastOptions {
   std::string model;
   int64_t version = 0;
   std::string history_path;
+  // The known-future covariates over the horizon (a temperature forecast);
+  // empty when the model reads none.
+  std::string future_path;
   HistoryColumns columns;
   CsvFormatOptions csv_format;
   // Where to write the SVG picture; empty: none.
@@ -184,19 +164,12 @@ struct ForecastOptions {
   OutputFormat format = OutputFormat::kTable;
 };
 
-absl::StatusOr<OutputFormat> ParseOutputFormat(const std::string& text) {
-  if (text == "table") return OutputFormat::kTable;
-  if (text == "csv") return OutputFormat::kCsv;
-  if (text == "json") return OutputFormat::kJson;
-  return UsageError(
-      absl::StrCat("--format must be table, csv or json, got \"", text, "\""));
-}
-
 absl::StatusOr<ForecastOptions> ParseForecastOptions(const ParsedArgs& args) {
   ForecastOptions options;
   GC_ASSIGN_OR_RETURN(options.model, GetName(args, "model"));
   GC_ASSIGN_OR_RETURN(options.version, args.GetInt("version", 0, 0, kInt64Max));
   GC_ASSIGN_OR_RETURN(options.history_path, args.GetRequired("history"));
+  options.future_path = args.GetString("future");
   options.columns = GetHistoryColumns(args);
   GC_ASSIGN_OR_RETURN(options.csv_format, GetCsvFormatOptions(args));
   options.plot_path = args.GetString("plot");
@@ -213,67 +186,62 @@ absl::StatusOr<ForecastOptions> ParseForecastOptions(const ParsedArgs& args) {
   return options;
 }
 
-// The input window of the pinned version, else of the served one, else of
-// the newest: how much history the forecast needs.
-absl::StatusOr<int64_t> InputWindow(const ClientOptions& client,
-                                    v1::ForecasterService::Stub* stub,
-                                    const ForecastOptions& options) {
-  GC_ASSIGN_OR_RETURN(const v1::Model model,
-                      GetModel(client, stub, options.model));
+// The spec's known-future covariates for the horizon: the first `horizon`
+// rows of --future, which must go on from the history at its own step.
+absl::StatusOr<std::vector<HistoryRow>> ReadFuture(
+    const ForecastOptions& options, const ServedShape& shape,
+    const std::vector<HistoryRow>& history) {
+  if (options.future_path.empty()) {
+    std::vector<std::string> names;
+    for (const auto& c : shape.covariates) {
+      if (c.known_future()) names.push_back(c.name());
+    }
+    return UsageError(absl::StrCat(
+        "model ", options.model, " reads the future of ",
+        absl::StrJoin(names, ", "),
+        ": pass --future FILE.csv with a timestamp column and those columns "
+        "for the ",
+        shape.horizon, " points after the history"));
+  }
+  HistoryColumns columns;
+  columns.timestamp = options.columns.timestamp;
+  columns.value.clear();
+  for (const auto& c : shape.covariates) {
+    if (c.known_future()) columns.covariates.push_back(c.name());
+  }
+  GC_ASSIGN_OR_RETURN(
+      std::vector<HistoryRow> future,
+      ReadHistoryRows(options.future_path, columns, options.csv_format, 0));
+  // Only the first `horizon` rows are needed; the whole file was kept.
+  if (static_cast<int64_t>(future.size()) < shape.horizon) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--future ", options.future_path, " has ", future.size(),
+                     " rows; model ", options.model,
+                     " needs its whole horizon of ", shape.horizon));
+  }
+  future.resize(static_cast<size_t>(shape.horizon));
 
-  int64_t wanted =
-      options.version != 0 ? options.version : model.served_version();
-  if (wanted == 0) {
-    for (const v1::ModelVersion& version : model.versions()) {
-      wanted = std::max(wanted, version.version());
+  if (history.size() >= 2) {
+    const int64_t step =
+        history.back().timestamp - history[history.size() - 2].timestamp;
+    int64_t expected = history.back().timestamp + step;
+    for (size_t i = 0; i < future.size(); ++i, expected += step) {
+      if (future[i].timestamp == expected) continue;
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--future ", options.future_path, ": row ", i + 1, " is at ",
+          FormatIsoTime(future[i].timestamp),
+          " but the history's next "
+          "point after ",
+          FormatIsoTime(expected - step), " is at ", FormatIsoTime(expected)));
     }
   }
-  for (const v1::ModelVersion& version : model.versions()) {
-    if (version.version() != wanted) continue;
-    const int64_t window = version.spec().input_window();
-    return window > 0 ? window : kDefaultInputWindow;
-  }
-  return absl::NotFoundError(
-      absl::StrCat("model ", options.model,
-                   wanted == 0 ? std::string(" has no version")
-                               : absl::StrCat(" has no version ", wanted),
-                   "; pass --points to choose the history length"));
+  return future;
 }
 
-// The last `points` rows of the history file.
-absl::StatusOr<std::vector<HistoryRow>> ReadHistoryTail(
-    const ForecastOptions& options, int64_t points) {
-  std::ifstream file;
-  GC_RETURN_IF_ERROR(OpenForReading(options.history_path, &file));
-
-  std::optional<LocalTimeResolver> local_time;
-  if (!options.csv_format.time_zone.empty()) {
-    auto resolver = LocalTimeResolver::Create(options.csv_format.time_zone);
-    if (!resolver.ok()) return UsageError(resolver.status().message());
-    local_time.emplace(*std::move(resolver));
-  }
-  CsvOptions csv = options.csv_format.csv;
-  csv.local_time = local_time.has_value() ? &*local_time : nullptr;
-
-  auto rows = [&]() -> absl::StatusOr<std::vector<HistoryRow>> {
-    GC_ASSIGN_OR_RETURN(HistoryCsvReader reader,
-                        HistoryCsvReader::Create(&file, options.columns, csv));
-    return ReadLastRows(&reader, static_cast<size_t>(points));
-  }();
-  if (!rows.ok()) {
-    return absl::Status(rows.status().code(),
-                        absl::StrCat("reading ", options.history_path, ": ",
-                                     rows.status().message()));
-  }
-  if (rows->empty()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("reading ", options.history_path, ": no points"));
-  }
-  return rows;
-}
-
-v1::ForecastRequest BuildForecastRequest(const ForecastOptions& options,
-                                         const std::vector<HistoryRow>& rows) {
+v1::ForecastRequest BuildForecastRequest(
+    const ForecastOptions& options, const ServedShape& shape,
+    const std::vector<HistoryRow>& rows,
+    const std::vector<HistoryRow>& future) {
   v1::ForecastRequest request;
   request.set_model(options.model);
   request.set_version(options.version);
@@ -282,6 +250,22 @@ v1::ForecastRequest BuildForecastRequest(const ForecastOptions& options,
   for (const HistoryRow& row : rows) {
     history->add_timestamps(row.timestamp);
     history->add_values(row.value);
+  }
+
+  // The files' covariate columns are in the spec's order, and --future
+  // holds the known-future ones only, in that order too.
+  size_t future_index = 0;
+  for (size_t i = 0; i < shape.covariates.size(); ++i) {
+    v1::Covariate* covariate = request.add_covariates();
+    covariate->set_name(shape.covariates[i].name());
+    for (const HistoryRow& row : rows) {
+      covariate->add_values(row.covariates[i]);
+    }
+    if (!shape.covariates[i].known_future()) continue;
+    for (const HistoryRow& row : future) {
+      covariate->add_values(row.covariates[future_index]);
+    }
+    ++future_index;
   }
   return request;
 }
@@ -296,7 +280,7 @@ absl::Status PrintForecast(const v1::ForecastResponse& forecast,
       PrintOut(FormatForecastCsv(forecast, options.columns.value));
       return absl::OkStatus();
     case OutputFormat::kJson: {
-      GC_ASSIGN_OR_RETURN(const std::string json, FormatForecastJson(forecast));
+      GC_ASSIGN_OR_RETURN(const std::string json, FormatJson(forecast));
       PrintOut(json);
       return absl::OkStatus();
     }
@@ -334,31 +318,38 @@ absl::Status WritePlot(const ForecastOptions& options,
   return absl::OkStatus();
 }
 
-std::vector<HistoryRow> LastRows(const std::vector<HistoryRow>& rows,
-                                 int64_t count) {
-  const size_t kept = std::min(static_cast<size_t>(count), rows.size());
-  return std::vector<HistoryRow>(rows.end() - kept, rows.end());
-}
-
 absl::Status RunForecast(const ClientOptions& client, const ParsedArgs& args) {
   GC_ASSIGN_OR_RETURN(const ForecastOptions options,
                       ParseForecastOptions(args));
   auto stub = NewForecasterStub(client);
 
-  int64_t points = options.points;
-  if (points == 0) {
-    GC_ASSIGN_OR_RETURN(points, InputWindow(client, stub.get(), options));
-  }
+  GC_ASSIGN_OR_RETURN(
+      const ServedShape shape,
+      FindServedShape(client, stub.get(), options.model, options.version));
+  const int64_t points =
+      options.points > 0 ? options.points : shape.input_window;
+
   // The plot may show more history than the model reads; only the last
-  // `points` rows are sent.
+  // `points` rows are sent. The model's covariates are read from the
+  // columns named after them.
+  HistoryColumns columns = options.columns;
+  for (const auto& covariate : shape.covariates) {
+    columns.covariates.push_back(covariate.name());
+  }
   const int64_t kept = std::max(points, options.plot_history);
-  GC_ASSIGN_OR_RETURN(const std::vector<HistoryRow> rows,
-                      ReadHistoryTail(options, kept));
+  GC_ASSIGN_OR_RETURN(
+      const std::vector<HistoryRow> rows,
+      ReadHistoryRows(options.history_path, columns, options.csv_format, kept));
   const std::vector<HistoryRow> sent = LastRows(rows, points);
   const std::vector<HistoryRow> drawn =
       LastRows(rows, options.plot_history > 0 ? options.plot_history : points);
+  std::vector<HistoryRow> future;
+  if (shape.NeedsFuture()) {
+    GC_ASSIGN_OR_RETURN(future, ReadFuture(options, shape, sent));
+  }
 
-  const v1::ForecastRequest request = BuildForecastRequest(options, sent);
+  const v1::ForecastRequest request =
+      BuildForecastRequest(options, shape, sent, future);
   v1::ForecastResponse response;
   GC_RETURN_IF_ERROR(
       CallServer(client, absl::StrCat("forecasting with model ", options.model),
@@ -384,7 +375,13 @@ CommandSpec ForecastSpec() {
           {"model", "NAME", "the model to ask (required)"},
           {"version", "N",
            "a pinned version; 0 means the served one (default 0)"},
-          {"history", "FILE.csv", "the recent load history (required)"},
+          {"history", "FILE.csv",
+           "the recent load history (required), with a column for each "
+           "covariate the model reads, named as in its spec"},
+          {"future", "FILE.csv",
+           "for a model with known-future covariates: a timestamp column "
+           "and one column for each of them, over the model's horizon after "
+           "the history (a temperature forecast)"},
           {"points", "N",
            "history points to send, from the end of the file (default: "
            "the model's input window)"},
@@ -402,8 +399,6 @@ CommandSpec ForecastSpec() {
 }  // namespace
 
 std::vector<Command> ForecastCommands() {
-  // TODO(issue 6): an `anomalies` command, once ForecasterService offers
-  // DetectAnomalies (it does not on this branch yet).
   return {
       {{"models list", "", "List the models the forecaster knows.", "", {}},
        RunModelsList},

@@ -53,7 +53,8 @@ std::vector<OptionSpec> GlobalOptions() {
 
 std::vector<Command> AllCommands() {
   std::vector<Command> commands;
-  for (auto group : {DataCommands(), TrainingCommands(), ForecastCommands()}) {
+  for (auto group : {DataCommands(), TrainingCommands(), ForecastCommands(),
+                     AnomalyCommands()}) {
     commands.insert(commands.end(), group.begin(), group.end());
   }
   return commands;

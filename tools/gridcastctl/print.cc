@@ -188,17 +188,51 @@ bool IsFinal(v1::JobState state) {
          state == v1::JOB_STATE_CANCELLED;
 }
 
-std::string DescribeSpec(const v1::ArchitectureSpec& spec) {
-  std::string network = "unknown network";
-  if (spec.has_mlp()) {
-    const v1::MlpSpec& mlp = spec.mlp();
-    network =
-        absl::StrCat("mlp ", mlp.hidden_sizes().empty()
-                                 ? std::string("256,256")
-                                 : absl::StrJoin(mlp.hidden_sizes(), ","));
-    if (mlp.dropout() > 0)
-      absl::StrAppend(&network, " dropout ", mlp.dropout());
+// The family and the hyper-parameters set in the spec; a field left at 0
+// takes the server's default, so it is not shown.
+std::string DescribeNetwork(const v1::ArchitectureSpec& spec) {
+  switch (spec.network_case()) {
+    case v1::ArchitectureSpec::kMlp: {
+      const v1::MlpSpec& mlp = spec.mlp();
+      std::string text =
+          absl::StrCat("mlp ", mlp.hidden_sizes().empty()
+                                   ? std::string("256,256")
+                                   : absl::StrJoin(mlp.hidden_sizes(), ","));
+      if (mlp.dropout() > 0) absl::StrAppend(&text, " dropout ", mlp.dropout());
+      return text;
+    }
+    case v1::ArchitectureSpec::kLinear:
+      return spec.linear().variant() == v1::LinearSpec::VARIANT_DECOMPOSITION
+                 ? "dlinear"
+                 : "nlinear";
+    case v1::ArchitectureSpec::kResidualStack: {
+      const v1::ResidualStackSpec& stack = spec.residual_stack();
+      std::string text = "residual stack";
+      if (stack.blocks() > 0)
+        absl::StrAppend(&text, " ", stack.blocks(), " blocks");
+      if (stack.hidden_size() > 0) {
+        absl::StrAppend(&text, " hidden ", stack.hidden_size());
+      }
+      return text;
+    }
+    case v1::ArchitectureSpec::kRecurrent: {
+      const v1::RecurrentSpec& recurrent = spec.recurrent();
+      std::string text =
+          recurrent.cell() == v1::RecurrentSpec::CELL_LSTM ? "lstm" : "gru";
+      if (recurrent.hidden_size() > 0) {
+        absl::StrAppend(&text, " hidden ", recurrent.hidden_size());
+      }
+      return text;
+    }
+    case v1::ArchitectureSpec::NETWORK_NOT_SET:
+      break;
   }
+  // What the server trains when no family is named.
+  return "mlp 256,256";
+}
+
+std::string DescribeSpec(const v1::ArchitectureSpec& spec) {
+  const std::string network = DescribeNetwork(spec);
 
   const int window =
       spec.input_window() == 0 ? kDefaultInputWindow : spec.input_window();
@@ -208,6 +242,11 @@ std::string DescribeSpec(const v1::ArchitectureSpec& spec) {
   if (!spec.quantiles().empty()) {
     absl::StrAppend(&text, ", quantiles ",
                     absl::StrJoin(spec.quantiles(), ","));
+  }
+  for (const v1::CovariateSpec& covariate : spec.covariates()) {
+    absl::StrAppend(
+        &text, covariate.known_future() ? ", covariate " : ", past covariate ",
+        covariate.name());
   }
   return text;
 }
@@ -434,19 +473,122 @@ std::string FormatForecastCsv(const v1::ForecastResponse& forecast,
   return text;
 }
 
-absl::StatusOr<std::string> FormatForecastJson(
-    const v1::ForecastResponse& forecast) {
+absl::StatusOr<std::string> FormatJson(
+    const google::protobuf::Message& message) {
   google::protobuf::util::JsonPrintOptions options;
   options.add_whitespace = true;
   options.always_print_primitive_fields = true;
   std::string json;
   const auto status =
-      google::protobuf::util::MessageToJsonString(forecast, &json, options);
+      google::protobuf::util::MessageToJsonString(message, &json, options);
   if (!status.ok()) {
     return absl::InternalError(
-        absl::StrCat("converting the forecast to JSON: ", status.ToString()));
+        absl::StrCat("converting the answer to JSON: ", status.ToString()));
   }
   return json;
+}
+
+std::string KindName(v1::AnomalyKind kind) {
+  return std::string(
+      absl::StripPrefix(v1::AnomalyKind_Name(kind), "ANOMALY_KIND_"));
+}
+
+std::string SeverityName(v1::AnomalySeverity severity) {
+  return std::string(absl::StripPrefix(v1::AnomalySeverity_Name(severity),
+                                       "ANOMALY_SEVERITY_"));
+}
+
+namespace {
+
+bool IsAnomalous(const v1::DetectAnomaliesResponse& anomalies, int i) {
+  return i < anomalies.kinds_size() &&
+         anomalies.kinds(i) != v1::ANOMALY_KIND_NONE &&
+         anomalies.kinds(i) != v1::ANOMALY_KIND_UNSPECIFIED;
+}
+
+// Field i of a repeated double, "-" when the server sent fewer.
+std::string Cell(const google::protobuf::RepeatedField<double>& values, int i,
+                 int decimals) {
+  if (i >= values.size()) return "-";
+  if (std::isnan(values[i])) return "NaN";
+  return FormatFixed(values[i], decimals);
+}
+
+std::string EventTable(const v1::DetectAnomaliesResponse& anomalies) {
+  Table table(
+      {"KIND", "SEVERITY", "FROM (UTC)", "TO (UTC)", "POINTS", "MAX SCORE"},
+      {Align::kLeft, Align::kLeft, Align::kLeft, Align::kLeft, Align::kRight,
+       Align::kRight});
+  for (const v1::AnomalyEvent& event : anomalies.events()) {
+    table.AddRow(
+        {KindName(event.kind()), SeverityName(event.severity()),
+         FormatShortTime(event.start_time()), FormatShortTime(event.end_time()),
+         absl::StrCat(event.points()), FormatFixed(event.max_score(), 2)});
+  }
+  return table.Render();
+}
+
+}  // namespace
+
+std::string FormatAnomalyTable(const v1::DetectAnomaliesResponse& anomalies,
+                               const std::string& value_name, bool all_points) {
+  double largest = 0;
+  for (double value : anomalies.expected()) {
+    largest = std::max(largest, std::fabs(value));
+  }
+  const int decimals = DecimalsFor(largest, 5);
+
+  Table table(
+      {"TIMESTAMP (UTC)", value_name, "EXPECTED",
+       QuantileHeader(anomalies.lower_quantile()),
+       QuantileHeader(anomalies.upper_quantile()), "SCORE", "KIND", "SEVERITY"},
+      {Align::kRight, Align::kRight, Align::kRight, Align::kRight,
+       Align::kRight, Align::kRight, Align::kLeft, Align::kLeft});
+  int flagged = 0;
+  for (int i = 0; i < anomalies.timestamps_size(); ++i) {
+    const bool anomalous = IsAnomalous(anomalies, i);
+    if (anomalous) ++flagged;
+    if (!anomalous && !all_points) continue;
+    table.AddRow(
+        {FormatIsoTime(anomalies.timestamps(i)),
+         Cell(anomalies.actual(), i, decimals),
+         Cell(anomalies.expected(), i, decimals),
+         Cell(anomalies.lower(), i, decimals),
+         Cell(anomalies.upper(), i, decimals), Cell(anomalies.score(), i, 2),
+         i < anomalies.kinds_size() ? KindName(anomalies.kinds(i)) : "-",
+         i < anomalies.severities_size() ? SeverityName(anomalies.severities(i))
+                                         : "-"});
+  }
+
+  std::string text = absl::StrCat(
+      "model ", anomalies.model(), " version ", anomalies.version(), ": ",
+      anomalies.timestamps_size(), " points scored against the ",
+      QuantileHeader(anomalies.lower_quantile()), "-",
+      QuantileHeader(anomalies.upper_quantile()), " band, ", flagged,
+      " anomalous in ", anomalies.events_size(), " events\n");
+  if (!table.empty()) absl::StrAppend(&text, table.Render());
+  if (anomalies.events_size() > 0) {
+    absl::StrAppend(&text, "\n", EventTable(anomalies));
+  }
+  return text;
+}
+
+std::string FormatAnomalyCsv(const v1::DetectAnomaliesResponse& anomalies,
+                             const std::string& value_name) {
+  std::string text = absl::StrCat(
+      "timestamp,", value_name, ",expected,lower,upper,score,kind,severity\n");
+  for (int i = 0; i < anomalies.timestamps_size(); ++i) {
+    absl::StrAppend(
+        &text, FormatIsoTime(anomalies.timestamps(i)), ",",
+        Cell(anomalies.actual(), i, 6), ",", Cell(anomalies.expected(), i, 6),
+        ",", Cell(anomalies.lower(), i, 6), ",", Cell(anomalies.upper(), i, 6),
+        ",", Cell(anomalies.score(), i, 4), ",",
+        i < anomalies.kinds_size() ? KindName(anomalies.kinds(i)) : "", ",",
+        i < anomalies.severities_size() ? SeverityName(anomalies.severities(i))
+                                        : "",
+        "\n");
+  }
+  return text;
 }
 
 }  // namespace gridcast::ctl

@@ -46,9 +46,23 @@ std::string FormatForecastTable(const v1::ForecastResponse& forecast,
 // `timestamp,<value_name>[,q<level>...]` with ISO 8601 timestamps.
 std::string FormatForecastCsv(const v1::ForecastResponse& forecast,
                               const std::string& value_name);
-// The response in the proto3 JSON mapping.
-absl::StatusOr<std::string> FormatForecastJson(
-    const v1::ForecastResponse& forecast);
+// A response in the proto3 JSON mapping.
+absl::StatusOr<std::string> FormatJson(
+    const google::protobuf::Message& message);
+
+// "SPIKE", "HIGH": the enum name without its prefix.
+std::string KindName(v1::AnomalyKind kind);
+std::string SeverityName(v1::AnomalySeverity severity);
+
+// A header line (model, version, band, points scored and flagged), one
+// row per anomalous point (every scored point with `all_points`), then
+// the events. `value_name` heads the actual-value column.
+std::string FormatAnomalyTable(const v1::DetectAnomaliesResponse& anomalies,
+                               const std::string& value_name, bool all_points);
+// One line per scored point: timestamp, actual, expected, lower, upper,
+// score, kind, severity; a missing actual is written "NaN".
+std::string FormatAnomalyCsv(const v1::DetectAnomaliesResponse& anomalies,
+                             const std::string& value_name);
 
 }  // namespace gridcast::ctl
 

@@ -26,6 +26,7 @@ constexpr int kValueTicks = 6;
 constexpr char kHistoryColour[] = "#4a4a4a";
 constexpr char kForecastColour[] = "#1f6fb2";
 constexpr char kBandColour[] = "#1f6fb2";
+constexpr char kActualColour[] = "#c0392b";
 
 std::string Escape(const std::string& text) {
   std::string escaped;
@@ -125,7 +126,8 @@ void ExtendRange(const std::vector<double>& values, double* low, double* high) {
 Scale MakeScale(const ForecastPlot& plot) {
   int64_t first = std::numeric_limits<int64_t>::max();
   int64_t last = std::numeric_limits<int64_t>::min();
-  for (const PlotSeries* series : {&plot.history, &plot.forecast}) {
+  for (const PlotSeries* series :
+       {&plot.history, &plot.forecast, &plot.actuals}) {
     if (series->timestamps.empty()) continue;
     first = std::min(first, series->timestamps.front());
     last = std::max(last, series->timestamps.back());
@@ -136,6 +138,7 @@ Scale MakeScale(const ForecastPlot& plot) {
   double high = -low;
   ExtendRange(plot.history.values, &low, &high);
   ExtendRange(plot.forecast.values, &low, &high);
+  ExtendRange(plot.actuals.values, &low, &high);
   for (const PlotBand& band : plot.bands) {
     ExtendRange(band.lower, &low, &high);
     ExtendRange(band.upper, &low, &high);
@@ -258,6 +261,9 @@ std::string Legend(const ForecastPlot& plot) {
   if (!plot.forecast.values.empty()) {
     entry(line_swatch(kForecastColour), "forecast");
   }
+  if (!plot.actuals.values.empty()) {
+    entry(line_swatch(kActualColour), "actual");
+  }
   for (const PlotBand& band : plot.bands) {
     entry(
         absl::StrCat("<rect x=\"", Coordinate(x), "\" y=\"", Coordinate(y - 6),
@@ -335,6 +341,10 @@ std::string RenderForecastSvg(const ForecastPlot& plot) {
   if (!plot.forecast.values.empty()) {
     absl::StrAppend(
         &svg, Polyline("forecast", kForecastColour, plot.forecast, scale));
+  }
+  if (!plot.actuals.values.empty()) {
+    absl::StrAppend(&svg,
+                    Polyline("actual", kActualColour, plot.actuals, scale));
   }
   absl::StrAppend(&svg, Legend(plot), "</svg>\n");
   return svg;

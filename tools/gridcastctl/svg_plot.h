@@ -33,6 +33,8 @@ struct ForecastPlot {
   std::string value_label;
   PlotSeries history;
   PlotSeries forecast;
+  // What happened over the forecast's time, when known (a backtest).
+  PlotSeries actuals;
   // Outermost first, so that inner bands are drawn over outer ones.
   std::vector<PlotBand> bands;
 };
@@ -43,7 +45,7 @@ struct ForecastPlot {
 std::vector<PlotBand> BandsFromQuantiles(const v1::ForecastResponse& forecast);
 
 // The picture as an SVG document. Series are <polyline> elements with ids
-// "history" and "forecast", bands <polygon class="band"> elements; an
+// "history", "forecast" and "actual", bands <polygon class="band"> elements; an
 // empty series is left out.
 std::string RenderForecastSvg(const ForecastPlot& plot);
 
