@@ -23,6 +23,9 @@ trainer_port=$port_base
 replica_ports=($((port_base + 1)) $((port_base + 2)) $((port_base + 3)))
 # Short, so that the rehearsal is quick; in Kubernetes it is 20 s.
 grace_ms=5000
+# Health says NOT_SERVING this long before the replica stops taking calls,
+# so that the client's health checks move it away (Kubernetes: 3 s).
+drain_delay_ms=1000
 
 work=$build/rehearsal
 rm -rf "$work"
@@ -50,7 +53,8 @@ start_replica() {
   local i=$1
   "$build/inference/gridcast-inference" --store="$work/store" \
     --listen="$(replica_address "$i")" --poll_interval_ms=500 \
-    --shutdown_grace_ms=$grace_ms 2>> "$work/inference-$i.log" &
+    --shutdown_grace_ms=$grace_ms --drain_delay_ms=$drain_delay_ms \
+    2>> "$work/inference-$i.log" &
   server_pids[$((i + 1))]=$!
 }
 wait_replica_listening() {
@@ -88,7 +92,10 @@ step "Training and publishing model 'rehearsal'"
 "$ctl" sample --out "$work/feeder.csv" --days 42 --seed 5
 dataset=$("$ctl" upload --file "$work/feeder.csv" --series rehearsal-feeder \
   --quiet)
-"$ctl" train --model rehearsal --dataset "$dataset" --epochs 3
+# Three epochs may lose to seasonal naive; serving, not accuracy, is
+# rehearsed here, so the quality gate is waived.
+"$ctl" train --model rehearsal --dataset "$dataset" --epochs 3 \
+  --allow-rejected
 
 step "Each replica serves version 1 (asked directly)"
 for i in 0 1 2; do

@@ -40,7 +40,9 @@ std::string ExitCodeHelp() {
          "gRPC code,\n"
          "     such as UNAVAILABLE (not reachable) or NOT_FOUND\n"
          "  4  the training job ended FAILED or CANCELLED\n"
-         "  5  a wait timed out (models get --wait-version)\n";
+         "  5  a wait timed out (models get --wait-version)\n"
+         "  6  the version was published but rejected by the quality gate "
+         "(not served)\n";
 }
 
 }  // namespace gridcast::ctl

@@ -11,6 +11,8 @@
 //   4  the training job ended FAILED or CANCELLED (train, finetune,
 //      jobs watch); the message says why
 //   5  a wait timed out (models get --wait-version)
+//   6  the job published a version that the quality gate rejected: it is
+//      kept for inspection but not served (train, finetune, jobs watch)
 #ifndef GRIDCAST_TOOLS_GRIDCASTCTL_EXIT_CODES_H_
 #define GRIDCAST_TOOLS_GRIDCASTCTL_EXIT_CODES_H_
 
@@ -27,6 +29,7 @@ enum ExitCode : int {
   kExitServerError = 3,
   kExitJobFailed = 4,
   kExitTimedOut = 5,
+  kExitVersionRejected = 6,
 };
 
 // Marks a failed status with the exit code it leads to; OK passes through.

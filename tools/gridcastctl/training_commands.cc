@@ -37,6 +37,9 @@ std::vector<OptionSpec> TrainingOptionSpecs() {
        "server's, 0.1)"},
       {"season-points", "N",
        "season of the baseline in points (default: one day)"},
+      {"allow-rejected", "",
+       "serve the version even when it does not beat seasonal naive on the "
+       "held-out tail (the quality gate)"},
       {"no-watch", "", "print the job id and return instead of watching"},
   };
 }
@@ -77,6 +80,7 @@ absl::StatusOr<v1::TrainingOptions> ParseTrainingOptions(
   options.set_test_fraction(test_fraction);
   options.set_validation_fraction(validation_fraction);
   options.set_season_points(static_cast<int32_t>(season_points));
+  options.set_skip_quality_gate(args.Has("allow-rejected"));
   return options;
 }
 
@@ -88,23 +92,64 @@ absl::StatusOr<std::vector<std::string>> GetDatasetIds(const ParsedArgs& args) {
   return ids;
 }
 
+// Sets the network of `spec` from --family; the other fields of each
+// family keep the server's defaults (see docs/api.md), except the
+// perceptron's --hidden and --dropout.
+absl::Status ParseNetwork(const ParsedArgs& args, v1::ArchitectureSpec* spec) {
+  const std::string family = args.GetString("family", "mlp");
+  GC_ASSIGN_OR_RETURN(const double dropout,
+                      args.GetDouble("dropout", 0, 0, 0.99));
+  if (family == "mlp") {
+    GC_ASSIGN_OR_RETURN(const std::vector<int64_t> hidden,
+                        args.GetIntList("hidden", {256, 256}, 1, 1 << 16));
+    v1::MlpSpec* mlp = spec->mutable_mlp();
+    for (int64_t width : hidden) {
+      mlp->add_hidden_sizes(static_cast<int32_t>(width));
+    }
+    mlp->set_dropout(dropout);
+  } else if (family == "nlinear") {
+    spec->mutable_linear()->set_variant(v1::LinearSpec::VARIANT_LAST_VALUE);
+  } else if (family == "dlinear") {
+    spec->mutable_linear()->set_variant(v1::LinearSpec::VARIANT_DECOMPOSITION);
+  } else if (family == "residual") {
+    spec->mutable_residual_stack()->set_dropout(dropout);
+  } else if (family == "gru") {
+    spec->mutable_recurrent()->set_cell(v1::RecurrentSpec::CELL_GRU);
+  } else if (family == "lstm") {
+    spec->mutable_recurrent()->set_cell(v1::RecurrentSpec::CELL_LSTM);
+  } else {
+    return UsageError(absl::StrCat(
+        "--family must be mlp, nlinear, dlinear, residual, gru or lstm, got \"",
+        family, "\""));
+  }
+  if (family != "mlp" && args.Has("hidden")) {
+    return UsageError(
+        absl::StrCat("--hidden is for --family mlp, not ", family));
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<v1::ArchitectureSpec> ParseArchitecture(const ParsedArgs& args) {
   GC_ASSIGN_OR_RETURN(const int64_t window,
                       args.GetInt("window", 168, 1, 1'000'000));
   GC_ASSIGN_OR_RETURN(const int64_t horizon,
                       args.GetInt("horizon", 24, 1, 1'000'000));
-  GC_ASSIGN_OR_RETURN(const std::vector<int64_t> hidden,
-                      args.GetIntList("hidden", {256, 256}, 1, 1 << 16));
-  GC_ASSIGN_OR_RETURN(const double dropout,
-                      args.GetDouble("dropout", 0, 0, 0.99));
+  GC_ASSIGN_OR_RETURN(const std::vector<double> quantiles,
+                      args.GetDoubleList("quantiles", {}, 1e-6, 1 - 1e-6));
 
   v1::ArchitectureSpec spec;
   spec.set_input_window(static_cast<int32_t>(window));
   spec.set_horizon(static_cast<int32_t>(horizon));
-  v1::MlpSpec* mlp = spec.mutable_mlp();
-  for (int64_t width : hidden)
-    mlp->add_hidden_sizes(static_cast<int32_t>(width));
-  mlp->set_dropout(dropout);
+  GC_RETURN_IF_ERROR(ParseNetwork(args, &spec));
+  for (double level : quantiles) spec.add_quantiles(level);
+  for (const std::string& name : GetRepeatedList(args, "covariate")) {
+    v1::CovariateSpec* covariate = spec.add_covariates();
+    covariate->set_name(name);
+    covariate->set_known_future(true);
+  }
+  for (const std::string& name : GetRepeatedList(args, "past-covariate")) {
+    spec.add_covariates()->set_name(name);
+  }
   return spec;
 }
 
@@ -133,6 +178,9 @@ absl::StatusOr<v1::CreateTrainingJobRequest> BuildFinetuneRequest(
                       GetDatasetIds(args));
   for (const std::string& id : datasets) request.add_dataset_ids(id);
   GC_ASSIGN_OR_RETURN(*request.mutable_options(), ParseTrainingOptions(args));
+  for (const std::string& prefix : GetRepeatedList(args, "freeze")) {
+    request.mutable_options()->add_frozen_parameters(prefix);
+  }
   return request;
 }
 
@@ -248,6 +296,17 @@ absl::StatusOr<v1::TrainingJob> WatchJob(v1::TrainerService::Stub* stub,
   return job;
 }
 
+// A succeeded job whose version the quality gate kept from serving: a
+// script waiting for that version to be served would wait for ever.
+absl::Status RejectedError(const v1::TrainingJob& job) {
+  return WithExitCode(
+      absl::FailedPreconditionError(absl::StrCat(
+          "model ", job.model(), " version ", job.published_version(),
+          " is REJECTED and will not be served: ", job.rejection_reason(),
+          "; --allow-rejected serves such a version")),
+      kExitVersionRejected);
+}
+
 // Prints how a job ended: the evaluation and the published version when
 // it succeeded, an error (exit 1) otherwise.
 absl::Status ReportOutcome(const v1::TrainingJob& job) {
@@ -259,6 +318,7 @@ absl::Status ReportOutcome(const v1::TrainingJob& job) {
       absl::StrAppend(&text, "\n", FormatEvaluation(job.evaluation()));
     }
     PrintOut(text);
+    if (job.rejected()) return RejectedError(job);
     return absl::OkStatus();
   }
 
@@ -331,9 +391,22 @@ CommandSpec TrainSpec() {
            /*repeatable=*/true},
           {"window", "N", "points of history the network reads (default 168)"},
           {"horizon", "N", "points forecast at once (default 24)"},
+          {"family", "NAME",
+           "the network: mlp, nlinear, dlinear, residual, gru or lstm "
+           "(default mlp)"},
           {"hidden", "N,N,...",
-           "widths of the hidden layers (default 256,256)"},
-          {"dropout", "P", "dropout between hidden layers (default 0)"},
+           "mlp: widths of the hidden layers (default 256,256)"},
+          {"dropout", "P",
+           "mlp, residual: dropout between hidden layers (default 0)"},
+          {"covariate", "NAME",
+           "an uploaded covariate whose future is known at forecast time, "
+           "such as temperature_c (repeatable)",
+           /*repeatable=*/true},
+          {"past-covariate", "NAME",
+           "an uploaded covariate known only up to now (repeatable)",
+           /*repeatable=*/true},
+          {"quantiles", "Q,Q,...",
+           "quantile levels to forecast as bands, such as 0.1,0.9"},
       })};
 }
 
@@ -347,6 +420,10 @@ CommandSpec FinetuneSpec() {
           {"model", "NAME", "the model to publish (required)"},
           {"base-model", "NAME", "the model to start from (required)"},
           {"base-version", "N", "its version; 0 means the latest (default 0)"},
+          {"freeze", "PREFIX",
+           "keep the parameters whose names start with PREFIX as they are "
+           "(repeatable; names in docs/api.md)",
+           /*repeatable=*/true},
           {"dataset", "ID",
            "a dataset to train on (required; repeatable, or comma-separated)",
            /*repeatable=*/true},
