@@ -46,6 +46,8 @@ constexpr MethodRole kMethodRoles[] = {
     {"/gridcast.v1.TrainerService/CancelTrainingJob", Role::kTrain},
     {"/gridcast.v1.TrainerService/WatchTrainingJob", Role::kTrain},
     {"/gridcast.v1.ForecasterService/Forecast", Role::kForecast},
+    {"/gridcast.v1.ForecasterService/ForecastBatch", Role::kForecast},
+    {"/gridcast.v1.ForecasterService/DetectAnomalies", Role::kForecast},
     {"/gridcast.v1.ForecasterService/ListModels", Role::kForecast},
     {"/gridcast.v1.ForecasterService/GetModel", Role::kForecast},
 };
