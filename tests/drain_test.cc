@@ -231,7 +231,9 @@ TEST_CASE("a draining trainer queues its running job again and ends watches",
   }
   const grpc::Status ended = reader->Finish();
   CHECK(ended.error_code() == grpc::StatusCode::UNAVAILABLE);
-  CHECK_THAT(ended.error_message(), Contains("shutting down"));
+  // It says the job is kept and when to watch again.
+  CHECK_THAT(ended.error_message(), Contains("the trainer is stopping"));
+  CHECK_THAT(ended.error_message(), Contains("goes on when it starts again"));
 
   std::lock_guard<std::mutex> lock(requeued_mu);
   REQUIRE(requeued.size() == 1);

@@ -92,11 +92,15 @@ function checkPod(objects, deployment, errors) {
       errors.push(`${at}: GRIDCAST_SHUTDOWN_GRACE_MS is not set`);
       continue;
     }
-    const needed = preStopSeconds(container) + Math.ceil(drainMs / 1000);
+    // The drain delay (0 when unset) comes before the grace period.
+    const delayMs = Number((config.data || {}).GRIDCAST_DRAIN_DELAY_MS || 0);
+    const needed = preStopSeconds(container) +
+        Math.ceil((delayMs + drainMs) / 1000);
     const grace = pod.terminationGracePeriodSeconds;
     if (!(grace >= needed && grace <= needed + 15)) {
       errors.push(`${at}: terminationGracePeriodSeconds ${grace} does not ` +
-                  `match preStop + drain = ${needed} s (allow up to +15 s)`);
+                  `match preStop + drain delay + grace = ${needed} s ` +
+                  "(allow up to +15 s)");
     }
   }
 }
