@@ -56,6 +56,14 @@ TEST_CASE("the load generator drives echo and forecast without errors",
   REQUIRE(forecast.ok());
   CHECK(forecast->ok_calls > 0);
   CHECK(forecast->error_calls() == 0);
+
+  LoadOptions batch_options = ShortRun(cluster.inference().address(), "batch");
+  batch_options.model = "bench-feeder";
+  batch_options.batch_items = 20;
+  const auto batch = RunClosedLoop(batch_options);
+  REQUIRE(batch.ok());
+  CHECK(batch->ok_calls > 0);
+  CHECK(batch->error_calls() == 0);
 }
 
 TEST_CASE("the load generator reports a target it cannot use",
@@ -64,6 +72,15 @@ TEST_CASE("the load generator reports a target it cannot use",
   SECTION("an unloaded model fails the first call, not the run") {
     LoadOptions options = ShortRun(cluster.inference().address(), "forecast");
     options.model = "no-such-model";
+    const auto result = RunClosedLoop(options);
+    CHECK(result.status().code() == absl::StatusCode::kUnavailable);
+    CHECK_THAT(std::string(result.status().message()),
+               Catch::Matchers::Contains("NOT_FOUND"));
+  }
+  SECTION("a batch with an item that fails is a failed call") {
+    LoadOptions options = ShortRun(cluster.inference().address(), "batch");
+    options.model = "no-such-model";
+    options.batch_items = 3;
     const auto result = RunClosedLoop(options);
     CHECK(result.status().code() == absl::StatusCode::kUnavailable);
     CHECK_THAT(std::string(result.status().message()),

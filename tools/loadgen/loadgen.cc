@@ -1,6 +1,7 @@
 #include "tools/loadgen/loadgen.h"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <condition_variable>
@@ -99,6 +100,28 @@ class EchoCaller final : public Caller {
   std::vector<bench::v1::EchoResponse> responses_;
 };
 
+// The models that calls or items go round: one, or model_count of them.
+std::vector<std::string> ModelNames(const LoadOptions& options) {
+  if (options.model_count <= 0) return {options.model};
+  std::vector<std::string> names;
+  for (int i = 0; i < options.model_count; ++i) {
+    names.push_back(absl::StrFormat("%s%04d", options.model_prefix, i));
+  }
+  return names;
+}
+
+v1::ForecastRequest ForecastFor(const std::string& model,
+                                const LoadOptions& options) {
+  v1::ForecastRequest request;
+  request.set_model(model);
+  request.set_horizon(options.horizon);
+  request.set_series_id(model);
+  FillHistory(options.history_points,
+              request.mutable_history()->mutable_timestamps(),
+              request.mutable_history()->mutable_values());
+  return request;
+}
+
 class ForecastCaller final : public Caller {
  public:
   ForecastCaller(const std::vector<std::shared_ptr<grpc::Channel>>& channels,
@@ -107,23 +130,64 @@ class ForecastCaller final : public Caller {
     for (const auto& channel : channels) {
       stubs_.push_back(v1::ForecasterService::NewStub(channel));
     }
-    request_.set_model(options.model);
-    request_.set_horizon(options.horizon);
-    request_.set_series_id(options.model);
-    FillHistory(options.history_points,
-                request_.mutable_history()->mutable_timestamps(),
-                request_.mutable_history()->mutable_values());
+    for (const std::string& model : ModelNames(options)) {
+      requests_.push_back(ForecastFor(model, options));
+    }
   }
 
   void Start(int slot, grpc::ClientContext* context, Done done) override {
+    const v1::ForecastRequest& request =
+        requests_[next_model_.fetch_add(1) % requests_.size()];
     stubs_[slot % stubs_.size()]->async()->Forecast(
-        context, &request_, &responses_[slot], std::move(done));
+        context, &request, &responses_[slot], std::move(done));
   }
 
  private:
   std::vector<std::unique_ptr<v1::ForecasterService::Stub>> stubs_;
-  v1::ForecastRequest request_;
+  // Built once: the request path measured is the server's, not ours.
+  std::vector<v1::ForecastRequest> requests_;
+  std::atomic<uint64_t> next_model_{0};
   std::vector<v1::ForecastResponse> responses_;
+};
+
+class BatchCaller final : public Caller {
+ public:
+  BatchCaller(const std::vector<std::shared_ptr<grpc::Channel>>& channels,
+              const LoadOptions& options, int slots)
+      : responses_(slots) {
+    for (const auto& channel : channels) {
+      stubs_.push_back(v1::ForecasterService::NewStub(channel));
+    }
+    const std::vector<std::string> models = ModelNames(options);
+    for (int i = 0; i < options.batch_items; ++i) {
+      *request_.add_items() = ForecastFor(models[i % models.size()], options);
+    }
+  }
+
+  void Start(int slot, grpc::ClientContext* context, Done done) override {
+    v1::ForecastBatchResponse* response = &responses_[slot];
+    stubs_[slot % stubs_.size()]->async()->ForecastBatch(
+        context, &request_, response,
+        [response, done = std::move(done)](grpc::Status status) {
+          done(status.ok() ? FirstItemFailure(*response) : status);
+        });
+  }
+
+ private:
+  // An item that failed, as the status of the whole call.
+  static grpc::Status FirstItemFailure(
+      const v1::ForecastBatchResponse& response) {
+    for (const v1::ForecastBatchResult& result : response.results()) {
+      if (result.code() == 0) continue;
+      return grpc::Status(static_cast<grpc::StatusCode>(result.code()),
+                          result.message());
+    }
+    return grpc::Status::OK;
+  }
+
+  std::vector<std::unique_ptr<v1::ForecasterService::Stub>> stubs_;
+  v1::ForecastBatchRequest request_;
+  std::vector<v1::ForecastBatchResponse> responses_;
 };
 
 // The closed loop over one Caller.
@@ -261,11 +325,9 @@ absl::StatusOr<LoadResult> RunClosedLoop(const LoadOptions& options) {
     return absl::InvalidArgumentError(
         absl::StrCat("concurrency=", options.concurrency, " must be >= 1"));
   }
-  if (options.method == "batch") {
-    // TODO(issue 4): drive the batch RPC here once the serving branch's
-    // ForecastBatch is in the API.
+  if (options.method == "batch" && options.batch_items < 1) {
     return absl::InvalidArgumentError(
-        "method=batch: the batch RPC is not in this build's API yet");
+        absl::StrCat("batch_items=", options.batch_items, " must be >= 1"));
   }
 
   std::vector<std::shared_ptr<grpc::Channel>> channels;
@@ -285,6 +347,9 @@ absl::StatusOr<LoadResult> RunClosedLoop(const LoadOptions& options) {
   } else if (options.method == "forecast") {
     caller = std::make_unique<ForecastCaller>(channels, options,
                                               options.concurrency);
+  } else if (options.method == "batch") {
+    caller =
+        std::make_unique<BatchCaller>(channels, options, options.concurrency);
   } else {
     return absl::InvalidArgumentError(absl::StrCat(
         "method=", options.method, ": use echo, forecast or batch"));

@@ -5,8 +5,8 @@
 //
 // Methods: "echo" (gridcast.bench.v1.EchoService/Echo, the ceiling),
 // "forecast" (ForecasterService/Forecast with a 168-point hourly history
-// and a 24-step horizon). TODO(issue 4): "batch" once the batch RPC of
-// the serving work exists; RunClosedLoop refuses it until then.
+// and a 24-step horizon) and "batch" (ForecastBatch with `batch_items`
+// such forecasts in one call; a call counts as failed when any item does).
 #ifndef GRIDCAST_TOOLS_LOADGEN_LOADGEN_H_
 #define GRIDCAST_TOOLS_LOADGEN_LOADGEN_H_
 
@@ -27,6 +27,13 @@ struct LoadOptions {
   std::string method = "echo";
   // The model Forecast asks for.
   std::string model = "bench-feeder";
+  // When above 0, calls (forecast) or items (batch) go round the models
+  // printf("%s%04d", model_prefix, i) for i in [0, model_count) instead:
+  // many feeders, each with its own model.
+  std::string model_prefix = "bench-m-";
+  int model_count = 0;
+  // Items of one ForecastBatch call.
+  int batch_items = 1000;
   int concurrency = 1;
   absl::Duration duration = absl::Seconds(5);
   // Calls that end within this time after the start are not measured

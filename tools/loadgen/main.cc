@@ -22,6 +22,11 @@ ABSL_FLAG(std::string, target, "127.0.0.1:50052", "host:port of the server");
 ABSL_FLAG(std::string, method, "forecast",
           "echo (needs gridcast-inference --bench_echo), forecast or batch");
 ABSL_FLAG(std::string, model, "bench-feeder", "model that forecast asks for");
+ABSL_FLAG(int, model_count, 0,
+          "above 0: go round the models <model_prefix>0000 ... instead");
+ABSL_FLAG(std::string, model_prefix, "bench-m-",
+          "name prefix of the --model_count models");
+ABSL_FLAG(int, batch_items, 1000, "batch: forecasts in one ForecastBatch");
 ABSL_FLAG(std::string, concurrency, "1,4,16,64",
           "calls kept outstanding; a comma list sweeps");
 ABSL_FLAG(double, duration_s, 5, "measured seconds per concurrency level");
@@ -57,6 +62,9 @@ int main(int argc, char** argv) {
   options.target = absl::GetFlag(FLAGS_target);
   options.method = absl::GetFlag(FLAGS_method);
   options.model = absl::GetFlag(FLAGS_model);
+  options.model_count = absl::GetFlag(FLAGS_model_count);
+  options.model_prefix = absl::GetFlag(FLAGS_model_prefix);
+  options.batch_items = absl::GetFlag(FLAGS_batch_items);
   options.duration = absl::Seconds(absl::GetFlag(FLAGS_duration_s));
   options.warmup = absl::Seconds(absl::GetFlag(FLAGS_warmup_s));
   options.channels = absl::GetFlag(FLAGS_channels);
