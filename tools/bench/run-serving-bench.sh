@@ -7,8 +7,11 @@
 #   2. the same network behind Flask's POST /predict, driven by wrk at the
 #      same concurrency levels;
 #   3. a table of ratios against the issue's targets;
-#   4. RSS of an idle server; a new version published every 5 s during a
-#      long Forecast run; 1,000 registered models (RSS, load latency).
+#   4. Forecast with dynamic batching on, the same sweep;
+#   5. RSS of an idle server; a new version published every 5 s during a
+#      long Forecast run; 1,000 registered models (RSS, load latency); one
+#      ForecastBatch of 1,000 feeders; the LRU keeping 100 of the 1,000
+#      loaded, with lazy loads (cold-load latency, RSS).
 #
 #   tools/bench/run-serving-bench.sh [BUILD_DIR]
 #
@@ -33,6 +36,9 @@ flask_port=$((base + 3))
 idle_port=$((base + 4))
 many_port=$((base + 5))
 many_metrics_port=$((base + 6))
+batching_port=$((base + 7))
+lru_port=$((base + 8))
+lru_metrics_port=$((base + 9))
 
 work=$build/bench
 rm -rf "$work"
@@ -154,8 +160,20 @@ run_loadgen echo "$levels" "$duration" "$work/echo.tsv"
 step "gridcast-loadgen: forecast"
 run_loadgen forecast "$levels" "$duration" "$work/forecast.tsv"
 serving_rss=$(rss_mib "$inference_pid")
-# TODO(issue 4): a batch row (1,000 feeders in one call) once the batch
-# RPC is in the API; gridcast-loadgen --method=batch refuses until then.
+
+# Dynamic batching: concurrent Forecasts of one version share a forward
+# pass. A second replica over the same store, with it on; the same sweep.
+step "gridcast-loadgen: forecast with dynamic batching (max 32, 500 us)"
+start_inference "$work/store" "$batching_port" 0 "$work/batching.log" \
+  --batch_max_size=32 --batch_max_delay_us=500
+batching_pid=${pids[-1]}
+"$ctl" --forecaster="127.0.0.1:$batching_port" models get bench-feeder \
+  --wait-version 1 --wait-timeout 60 > /dev/null
+"$loadgen" --target="127.0.0.1:$batching_port" --method=forecast \
+  --model=bench-feeder --concurrency="$levels" --duration_s="$duration" \
+  --format=tsv | sed '2,$ s/^forecast/batched/' > "$work/batched.tsv" || true
+kill -TERM "$batching_pid"
+wait "$batching_pid" || true
 
 step "Flask + wrk on :$flask_port"
 "$python" tools/bench/flask_server.py --store "$work/store" \
@@ -190,7 +208,7 @@ step "Results"
   echo
   printf '| method | conc | QPS | p50 | p90 | p99 | p99.9 | errors |\n'
   printf '|---|---:|---:|---:|---:|---:|---:|---|\n'
-  for file in echo forecast flask; do
+  for file in echo forecast batched flask; do
     tail -n +2 "$work/$file.tsv" | awk -F'\t' '{
       printf "| %s | %s | %.0f | %.3f | %.3f | %.3f | %.3f | %s |\n",
         $1, $2, $4, $5, $6, $7, $8, $10}'
@@ -207,6 +225,16 @@ step "Results"
       printf "| %s | %.2f | %.1f | %.2f |\n", $1,
         ($2 > 0 ? $3 / $2 : 0), ($6 > 0 ? $3 / $6 : 0),
         ($4 > 0 ? $5 / $4 : 0)}'
+  echo
+  echo "Dynamic batching (same sweep, --batch_max_size=32):"
+  echo
+  printf '| conc | Forecast QPS | batched QPS | batched / plain | plain p99 | batched p99 |\n'
+  printf '|---:|---:|---:|---:|---:|---:|\n'
+  join -t$'\t' <(tail -n +2 "$work/forecast.tsv" | cut -f2,4,7 | sort) \
+    <(tail -n +2 "$work/batched.tsv" | cut -f2,4,7 | sort) |
+    sort -n | awk -F'\t' '{
+      printf "| %s | %.0f | %.0f | %.2f | %.3f | %.3f |\n", $1, $2, $4,
+        ($2 > 0 ? $4 / $2 : 0), $3, $5}'
   echo
   # Half of peak: the level whose Forecast QPS is closest to half the best.
   tail -n +2 "$work/forecast.tsv" | awk -F'\t' '
@@ -263,7 +291,7 @@ step "$model_count registered models"
   --prefix=bench-m- --count="$model_count" > /dev/null
 started=$(date +%s.%N)
 start_inference "$work/store" "$many_port" "$many_metrics_port" \
-  "$work/many.log"
+  "$work/many.log" --max_loaded_versions=$((model_count + 10))
 many_pid=${pids[-1]}
 want=$((model_count + 1))
 for _ in $(seq 1 1200); do
@@ -290,8 +318,67 @@ first_forecast=$("$ctl" --forecaster="127.0.0.1:$many_port" forecast \
   awk -v c="$load_count" -v s="$load_sum" 'BEGIN {
     if (c > 0) printf "- load latency per version (read, sha256, build, smoke): %.1f ms mean over %d\n", 1000 * s / c, c }'
   echo "- a forecast from $last_model: $first_forecast"
-  echo "- NOTE: this build loads every version eagerly and keeps all of"
-  echo "  them; the LRU that keeps 100 of them loaded is not in this build."
+} | tee -a "$work/results.md"
+
+step "ForecastBatch: $model_count feeders, each its own model, in one call"
+"$loadgen" --target="127.0.0.1:$many_port" --method=batch \
+  --model_count="$model_count" --batch_items="$model_count" \
+  --concurrency=1 --duration_s="$duration" --format=tsv \
+  > "$work/batch.tsv" || true
+{
+  echo
+  echo "ForecastBatch of $model_count items (one per model), concurrency 1:"
+  echo
+  printf '| calls | calls/s | feeders/s | p50 ms | p99 ms | max ms | errors |\n'
+  printf '|---:|---:|---:|---:|---:|---:|---|\n'
+  tail -n +2 "$work/batch.tsv" | awk -F'\t' -v n="$model_count" '{
+    printf "| %s | %.1f | %.0f | %.1f | %.1f | %.1f | %s |\n",
+      $3, $4, $4 * n, $5, $7, $9, $10}'
+} | tee -a "$work/results.md"
+kill -TERM "$many_pid"
+wait "$many_pid" || true
+
+step "LRU: $model_count models, lazy loads, at most 100 kept loaded"
+start_inference "$work/store" "$lru_port" "$lru_metrics_port" \
+  "$work/lru.log" --load_mode=lazy --max_loaded_versions=100
+lru_pid=${pids[-1]}
+sleep 2  # the first poll finds the models; nothing loads until asked.
+lru_idle_rss=$(rss_mib "$lru_pid")
+# 100 models: a cold load each on the first round, then warm hits.
+"$loadgen" --target="127.0.0.1:$lru_port" --method=forecast \
+  --model_count=100 --concurrency=1 --warmup_s=0 --duration_s="$duration" \
+  --format=tsv > "$work/lru-100.tsv" || true
+lru_100_rss=$(rss_mib "$lru_pid")
+loads_after_100=$(metric "$lru_metrics_port" \
+  gridcast_inference_load_seconds_count)
+# All of them round robin: with 100 slots, nearly every call is a miss
+# that loads its version and evicts the least recently used one.
+"$loadgen" --target="127.0.0.1:$lru_port" --method=forecast \
+  --model_count="$model_count" --concurrency=4 --warmup_s=0 \
+  --duration_s="$duration" --format=tsv > "$work/lru-all.tsv" || true
+lru_all_rss=$(rss_mib "$lru_pid")
+loads_after_all=$(metric "$lru_metrics_port" \
+  gridcast_inference_load_seconds_count)
+lru_load_sum=$(metric "$lru_metrics_port" gridcast_inference_load_seconds_sum)
+evictions=$(grep -c 'event=version_evicted' "$work/lru.log" || true)
+{
+  echo
+  echo "LRU ($model_count models, --load_mode=lazy --max_loaded_versions=100):"
+  echo
+  printf '| run | QPS | p50 ms | p99 ms | max ms | errors |\n'
+  printf '|---|---:|---:|---:|---:|---|\n'
+  for run in lru-100 lru-all; do
+    tail -n +2 "$work/$run.tsv" | awk -F'\t' -v run="$run" '{
+      printf "| %s | %.0f | %.3f | %.3f | %.3f | %s |\n",
+        run, $4, $5, $7, $9, $10}'
+  done
+  echo
+  echo "- RSS: idle $lru_idle_rss MiB; 100 loaded $lru_100_rss MiB;" \
+    "after cycling all $model_count: $lru_all_rss MiB"
+  echo "- versions loaded: $loads_after_100 in the 100-model run," \
+    "$loads_after_all in all; evictions logged: $evictions"
+  awk -v c="$loads_after_all" -v s="$lru_load_sum" 'BEGIN {
+    if (c > 0) printf "- load latency per version: %.1f ms mean over %d\n", 1000 * s / c, c }'
 } | tee -a "$work/results.md"
 
 echo >&2

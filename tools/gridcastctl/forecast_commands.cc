@@ -71,7 +71,19 @@ absl::Status WaitTimedOut(const std::string& name, int64_t version,
   return WithExitCode(absl::DeadlineExceededError(message), kExitTimedOut);
 }
 
-// Polls GetModel until the model serves `version` or newer.
+// Whether the served version is still being loaded: it answers, but its
+// first calls wait for the load.
+bool IsLoading(const v1::Model& model) {
+  for (const v1::ModelVersion& version : model.versions()) {
+    if (version.version() == model.served_version()) {
+      return version.state() == v1::VERSION_STATE_LOADING;
+    }
+  }
+  return false;
+}
+
+// Polls GetModel until the model serves `version` or newer, loaded (or,
+// with lazy loading, ready to load on first use).
 absl::StatusOr<v1::Model> WaitForServedVersion(const ClientOptions& client,
                                                const std::string& name,
                                                int64_t version,
@@ -87,7 +99,9 @@ absl::StatusOr<v1::Model> WaitForServedVersion(const ClientOptions& client,
                             std::min(client.timeout, deadline - absl::Now()));
     absl::StatusOr<v1::Model> model = GetModel(poll, stub.get(), name);
     if (model.ok()) {
-      if (model->served_version() >= version) return model;
+      if (model->served_version() >= version && !IsLoading(*model)) {
+        return model;
+      }
       served = model->served_version();
       last_error = absl::OkStatus();
     } else if (IsWorthRetrying(model.status())) {
@@ -134,9 +148,10 @@ CommandSpec ModelsGetSpec() {
       "NAME [--wait-version N [--wait-timeout SECONDS]]",
       "Show a model's versions: state, reason, metrics, lineage.",
       "With --wait-version, polls every 200 ms until the forecaster serves\n"
-      "version N or newer (UNAVAILABLE and NOT_FOUND meanwhile are\n"
-      "retried), which is how a deploy script waits for a new version to\n"
-      "go live. Exits 1 when the wait times out.\n",
+      "version N or newer and is done loading it (UNAVAILABLE and\n"
+      "NOT_FOUND meanwhile are retried), which is how a deploy script\n"
+      "waits for a new version to go live. Exits 5 when the wait times\n"
+      "out.\n",
       {{"wait-version", "N", "wait until version N or newer is served"},
        {"wait-timeout", "SECONDS", "how long to wait (default 120)"}},
       1,
