@@ -74,7 +74,6 @@ std::string Overview(const std::vector<Command>& commands) {
   }
   absl::StrAppend(
       &text,
-      "\n(anomalies is to come, with the forecaster's DetectAnomalies RPC.)\n"
       "\nGlobal options (before or after the command):\n",
       FormatOptionList(GlobalOptions()),
       "\nRun 'gridcastctl COMMAND --help' for the options of a command.\n\n",
