@@ -7,7 +7,9 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/reflection.h"
 #include "absl/flags/usage.h"
+#include "absl/flags/usage_config.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
 
@@ -81,6 +83,15 @@ std::string EnvironmentNameOf(absl::string_view flag_name) {
 std::vector<char*> ParseFlagsWithEnvironment(int argc, char** argv,
                                              absl::string_view usage) {
   absl::SetProgramUsageMessage(usage);
+  // --help lists the flags of the files that name the program by default;
+  // ours are spread over common/, trainer/ and inference/, so it listed
+  // none. Every flag but Abseil's own is ours.
+  absl::FlagsUsageConfig usage_config;
+  usage_config.contains_help_flags = [](absl::string_view file) {
+    return !absl::StrContains(file, "/absl/");
+  };
+  usage_config.contains_helpshort_flags = usage_config.contains_help_flags;
+  absl::SetFlagsUsageConfig(usage_config);
 
   for (const auto& [name, flag] : absl::GetAllFlags()) {
     const std::string variable = EnvironmentNameOf(name);

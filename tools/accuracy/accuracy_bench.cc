@@ -50,6 +50,9 @@ ABSL_FLAG(std::string, plot_csv, "",
 ABSL_FLAG(std::string, plot_svg, "",
           "Where to draw the test week of the plot experiment (SVG)");
 ABSL_FLAG(int64_t, seed, 42, "Seed of training and of injected anomalies");
+ABSL_FLAG(std::string, window_scaling, "instance",
+          "Window scaling of the linear models: instance or none");
+ABSL_FLAG(double, learning_rate, 0.003, "Learning rate of the linear models");
 
 namespace gridcast::accuracy {
 namespace {
@@ -221,10 +224,13 @@ v1::CreateTrainingJobRequest LinearJob(const std::string& model,
   job.mutable_spec()->set_horizon(horizon);
   job.mutable_spec()->mutable_linear()->set_variant(
       v1::LinearSpec::VARIANT_LAST_VALUE);
+  if (absl::GetFlag(FLAGS_window_scaling) == "none") {
+    job.mutable_spec()->set_window_scaling(v1::WINDOW_SCALING_NONE);
+  }
   v1::TrainingOptions* options = job.mutable_options();
   options->set_max_epochs(20);
   options->set_batch_size(32);
-  options->set_learning_rate(0.003);
+  options->set_learning_rate(absl::GetFlag(FLAGS_learning_rate));
   options->set_early_stopping_patience(3);
   options->set_seed(absl::GetFlag(FLAGS_seed));
   // The benchmark scores every model itself; the gate is reported, not

@@ -8,7 +8,10 @@ cd "$(dirname "$0")/../.."
 build=${1:-build}
 data=../shared/data/ETTh1.csv
 if [[ ! -f $data ]]; then echo "skipped: $data is absent"; exit 0; fi
-if ! python3 -c "import torch" 2>/dev/null; then
+# Debian's interpreter, which Debian's python3-torch is for (not whatever
+# python3 comes first on PATH).
+python=/usr/bin/python3
+if ! "$python" -c "import torch" 2>/dev/null; then
   sudo_=""; [[ $(id -u) -ne 0 ]] && sudo_=sudo
   $sudo_ apt-get install -y python3-torch >/dev/null
 fi
@@ -19,8 +22,8 @@ for threads in 1 2; do
   ours=$("$build/tools/gridcast-accuracy-bench" --data "$data" \
     --experiments=speed --threads="$threads" |
     sed -n 's/.*samples_per_second=\([0-9]*\).*/\1/p')
-  theirs=$(python3 tools/accuracy/train_speed.py --threads "$threads" \
+  theirs=$("$python" tools/accuracy/train_speed.py --threads "$threads" \
     --epochs 3 | sed -n 's/.*samples_per_second=\([0-9]*\).*/\1/p')
-  ratio=$(python3 -c "print(f'{$ours / $theirs:.2f}')")
+  ratio=$("$python" -c "print(f'{$ours / $theirs:.2f}')")
   echo "| $threads | $ours | $theirs | ${ratio}x |"
 done
