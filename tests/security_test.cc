@@ -478,6 +478,13 @@ TEST_CASE("gridcastctl reaches a TLS server with a CA file and a token",
   // Refused by the server (PERMISSION_DENIED, UNAUTHENTICATED): exit 3.
   CHECK(run(absl::StrCat(ca, " --token ", kUploadToken)) == 3);
   CHECK(run(ca) == 3);
+
+  // Through a port-forward the host dialled is not the certificate's:
+  // --tls-server-name names the one to check.
+  const std::string token = absl::StrCat(" --token ", kForecastToken);
+  CHECK(run(absl::StrCat(ca, token, " --tls-server-name localhost")) == 0);
+  CHECK(run(absl::StrCat(ca, token, " --tls-server-name gridcast.example")) ==
+        3);
 }
 
 }  // namespace

@@ -17,6 +17,9 @@ std::shared_ptr<grpc::Channel> NewChannel(const ClientOptions& client,
   // into every new channel; a private pool lets a fresh channel (see
   // `models get --wait-version`) connect at once.
   arguments.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  if (!client.tls_server_name.empty()) {
+    arguments.SetSslTargetNameOverride(client.tls_server_name);
+  }
   return grpc::CreateCustomChannel(address, client.credentials, arguments);
 }
 

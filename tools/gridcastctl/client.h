@@ -31,6 +31,9 @@ struct ClientOptions {
   // BuildChannelCredentials(); plaintext by default.
   std::shared_ptr<grpc::ChannelCredentials> credentials =
       grpc::InsecureChannelCredentials();
+  // The name to check in the servers' certificates instead of the host
+  // dialled, for a port-forward to localhost; empty: the host.
+  std::string tls_server_name;
 };
 
 std::unique_ptr<v1::TrainerService::Stub> NewTrainerStub(

@@ -44,6 +44,10 @@ std::vector<OptionSpec> GlobalOptions() {
        "PEM client certificate for mutual TLS (env GRIDCAST_TLS_CERT_FILE)"},
       {"tls-key-file", "FILE",
        "PEM key of --tls-cert-file (env GRIDCAST_TLS_KEY_FILE)"},
+      {"tls-server-name", "NAME",
+       "name to check in the server's certificate instead of the host "
+       "dialled, e.g. through kubectl port-forward (env "
+       "GRIDCAST_TLS_SERVER_NAME)"},
       {"token", "TOKEN",
        "bearer token; turns TLS on (env GRIDCAST_TOKEN; prefer --token-file)"},
       {"token-file", "FILE",
@@ -73,8 +77,7 @@ std::string Overview(const std::vector<Command>& commands) {
                     command.spec.summary, "\n");
   }
   absl::StrAppend(
-      &text,
-      "\nGlobal options (before or after the command):\n",
+      &text, "\nGlobal options (before or after the command):\n",
       FormatOptionList(GlobalOptions()),
       "\nRun 'gridcastctl COMMAND --help' for the options of a command.\n\n",
       ExitCodeHelp());
@@ -211,6 +214,8 @@ absl::StatusOr<ClientOptions> ResolveClientOptions(const ParsedArgs& after,
   }
   client.timeout = absl::Seconds(seconds);
   GC_ASSIGN_OR_RETURN(client.credentials, ResolveCredentials(after, before));
+  client.tls_server_name = GlobalValue(after, before, "tls-server-name",
+                                       "GRIDCAST_TLS_SERVER_NAME", "");
   return client;
 }
 
