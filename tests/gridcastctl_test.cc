@@ -15,6 +15,7 @@
 #include "tools/gridcastctl/args.h"
 #include "tools/gridcastctl/csv.h"
 #include "tools/gridcastctl/format.h"
+#include "tools/gridcastctl/print.h"
 #include "tools/gridcastctl/sample.h"
 
 namespace gridcast::ctl {
@@ -431,6 +432,86 @@ TEST_CASE("--help is honoured before other checks", "[gridcastctl][args]") {
   const std::string help = FormatHelp(UploadLikeSpec(), {});
   CHECK(absl::StrContains(help, "Usage: gridcastctl upload --file FILE"));
   CHECK(absl::StrContains(help, "--chunk-points=N"));
+}
+
+TEST_CASE("an empty or NaN load reads as a missing reading when asked",
+          "[gridcastctl][csv]") {
+  std::istringstream input(
+      "timestamp,load_kw\n2024-01-01T00:00:00Z,1\n2024-01-01T01:00:00Z,\n"
+      "2024-01-01T02:00:00Z,NaN\n");
+  CsvOptions options;
+  options.missing_load_as_nan = true;
+  auto reader = HistoryCsvReader::Create(&input, HistoryColumns(), options);
+  REQUIRE(reader.ok());
+  auto rows = ReadLastRows(&*reader, 10);
+  REQUIRE(rows.ok());
+  REQUIRE(rows->size() == 3);
+  CHECK((*rows)[0].value == 1);
+  CHECK(std::isnan((*rows)[1].value));
+  CHECK(std::isnan((*rows)[2].value));
+
+  std::istringstream strict("timestamp,load_kw\n2024-01-01T00:00:00Z,\n");
+  auto refusing = HistoryCsvReader::Create(&strict, HistoryColumns());
+  REQUIRE(refusing.ok());
+  CHECK_FALSE(ReadLastRows(&*refusing, 10).ok());
+}
+
+TEST_CASE("models get shows aliases and a refused policy",
+          "[gridcastctl][print]") {
+  v1::Model model;
+  model.set_name("feeder-17");
+  model.set_served_version(7);
+  (*model.mutable_aliases())["production"] = 7;
+  (*model.mutable_aliases())["canary"] = 9;
+  model.set_policy_error("pinned: version 12 is not published");
+  v1::ModelVersion* version = model.add_versions();
+  version->set_version(7);
+  version->set_state(v1::VERSION_STATE_READY);
+  version->mutable_spec()->mutable_linear()->set_variant(
+      v1::LinearSpec::VARIANT_DECOMPOSITION);
+  version->mutable_spec()->set_input_window(336);
+  version->mutable_spec()->add_covariates()->set_name("temperature_c");
+  version->mutable_spec()->mutable_covariates(0)->set_known_future(true);
+
+  const std::string text = FormatModel(model);
+  INFO(text);
+  CHECK(absl::StrContains(text, "canary -> 9, production -> 7"));
+  CHECK(absl::StrContains(
+      text, "policy refused:  pinned: version 12 is not published"));
+  CHECK(absl::StrContains(text, "dlinear, window 336"));
+  CHECK(absl::StrContains(text, "covariate temperature_c"));
+}
+
+TEST_CASE("anomalies print one CSV line per scored point, NaN kept",
+          "[gridcastctl][print]") {
+  v1::DetectAnomaliesResponse response;
+  response.set_lower_quantile(0.1);
+  response.set_upper_quantile(0.9);
+  for (int i = 0; i < 2; ++i) {
+    response.add_timestamps(1704067200 + 3600 * i);
+    response.add_expected(100);
+    response.add_lower(90);
+    response.add_upper(110);
+  }
+  response.add_actual(150);
+  response.add_actual(std::nan(""));
+  response.add_score(2);
+  response.add_score(0);
+  response.add_kinds(v1::ANOMALY_KIND_SPIKE);
+  response.add_kinds(v1::ANOMALY_KIND_MISSING_DATA);
+  response.add_severities(v1::ANOMALY_SEVERITY_MEDIUM);
+  response.add_severities(v1::ANOMALY_SEVERITY_MEDIUM);
+
+  const std::string csv = FormatAnomalyCsv(response, "load_kw");
+  CHECK(csv ==
+        "timestamp,load_kw,expected,lower,upper,score,kind,severity\n"
+        "2024-01-01T00:00:00Z,150.000000,100.000000,90.000000,110.000000,"
+        "2.0000,SPIKE,MEDIUM\n"
+        "2024-01-01T01:00:00Z,NaN,100.000000,90.000000,110.000000,0.0000,"
+        "MISSING_DATA,MEDIUM\n");
+  const std::string table = FormatAnomalyTable(response, "load_kw", false);
+  CHECK(absl::StrContains(table, "2 points scored"));
+  CHECK(absl::StrContains(table, "2 anomalous"));
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 #include <utility>
 #include <vector>
 
@@ -368,11 +369,25 @@ std::string FormatEvaluation(const v1::Evaluation& evaluation) {
 }
 
 std::string FormatModel(const v1::Model& model) {
-  std::string text = FormatFields(
-      {{"model", model.name()},
-       {"served version", model.served_version() == 0
-                              ? std::string("none")
-                              : absl::StrCat(model.served_version())}});
+  Fields fields = {
+      {"model", model.name()},
+      {"served version", model.served_version() == 0
+                             ? std::string("none")
+                             : absl::StrCat(model.served_version())}};
+  if (!model.aliases().empty()) {
+    std::map<std::string, int64_t> sorted(model.aliases().begin(),
+                                          model.aliases().end());
+    std::vector<std::string> aliases;
+    for (const auto& [alias, version] : sorted) {
+      aliases.push_back(absl::StrCat(alias, " -> ", version));
+    }
+    fields.push_back({"aliases", absl::StrJoin(aliases, ", ")});
+  }
+  // A refused policy.json leaves the previous policy in force.
+  if (!model.policy_error().empty()) {
+    fields.push_back({"policy refused", model.policy_error()});
+  }
+  std::string text = FormatFields(fields);
 
   // Newest first: the version an operator asks about is usually the last.
   std::vector<const v1::ModelVersion*> versions;
