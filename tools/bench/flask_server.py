@@ -27,6 +27,8 @@ SECONDS_PER_WEEK = 7 * SECONDS_PER_DAY
 # 1970-01-01 was a Thursday; this shift puts the weekly phase at zero on
 # Monday 00:00 UTC, as common/model/features.cc does.
 MONDAY_SHIFT = 3 * SECONDS_PER_DAY
+# ForecastNetworkImpl's floor under a window's variance.
+SCALE_FLOOR = 1e-5
 
 
 def newest_version(store, model):
@@ -45,7 +47,9 @@ def build_network(manifest, weights_path):
     horizon = spec.get("horizon", 24)
     hidden = spec.get("mlp", {}).get("hidden_sizes", [])
     layers = []
-    width = window + 4
+    # The window, the calendar of the first forecast point (4 values) and
+    # a holiday flag per horizon point, as ForecastNetworkImpl reads them.
+    width = window + 4 + horizon
     for size in hidden:
         layers += [torch.nn.Linear(width, size), torch.nn.ReLU()]
         width = size
@@ -65,13 +69,20 @@ def build_network(manifest, weights_path):
     return network, window, horizon
 
 
-def features(values, first_time, window, mean, stddev):
-    loads = [(v - mean) / stddev for v in values[-window:]]
+def features(values, first_time, window, horizon, mean, stddev):
+    """The network's inputs, and the window's mean and scale to undo."""
+    loads = torch.tensor([(v - mean) / stddev for v in values[-window:]],
+                         dtype=torch.float32)
+    # Instance scaling, as ForecastNetworkImpl::forward does it.
+    window_mean = loads.mean()
+    window_scale = (loads.var(unbiased=False) + SCALE_FLOOR).sqrt()
+    loads = (loads - window_mean) / window_scale
     day = 2 * math.pi * (first_time % SECONDS_PER_DAY) / SECONDS_PER_DAY
     week = (2 * math.pi * ((first_time + MONDAY_SHIFT) % SECONDS_PER_WEEK)
             / SECONDS_PER_WEEK)
-    return loads + [math.sin(day), math.cos(day), math.sin(week),
-                    math.cos(week)]
+    calendar = torch.tensor([math.sin(day), math.cos(day), math.sin(week),
+                             math.cos(week)] + [0.0] * horizon)  # no holidays
+    return torch.cat([loads, calendar]), window_mean, window_scale
 
 
 def make_app(store, model):
@@ -97,10 +108,12 @@ def make_app(store, model):
         if horizon > max_horizon:
             return flask.jsonify(error=f"horizon over {max_horizon}"), 400
         first = int(timestamps[-1]) + resolution
-        x = torch.tensor([features(values, first, window, mean, stddev)],
-                         dtype=torch.float32)
+        x, window_mean, window_scale = features(
+            values, first, window, max_horizon, mean, stddev)
         with torch.inference_mode():
-            y = network(x)[0, :horizon].tolist()
+            # The first `max_horizon` outputs are the point forecast.
+            y = network(x.unsqueeze(0))[0, :horizon]
+            y = (y * window_scale + window_mean).tolist()
         return flask.jsonify(
             timestamps=[first + h * resolution for h in range(horizon)],
             values=[v * stddev + mean for v in y],
