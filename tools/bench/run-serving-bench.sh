@@ -296,7 +296,8 @@ many_pid=${pids[-1]}
 want=$((model_count + 1))
 for _ in $(seq 1 1200); do
   ready=$(metric "$many_metrics_port" 'gridcast_inference_models')
-  loaded=$(awk '/event=version_swapped/ {n++} END {print n + 0}' \
+  # A model's first version is logged as loaded, not as a swap.
+  loaded=$(awk '/event=version_loaded/ {n++} END {print n + 0}' \
     "$work/many.log")
   ((loaded >= want)) && break
   sleep 0.5
