@@ -10,21 +10,41 @@ set -euo pipefail
 
 cd "$(dirname "$0")/.."
 
+# Wall time and the CPU time (user + system) of each phase; on a shared
+# machine the CPU time tells what the phase would take on its own.
 timings=()
 phase_start=0
+phase_cpu=0
+times_file=$(mktemp)
+# Sets $cpu to the children's user + system seconds so far. `times` runs
+# in this shell (a subshell would see only its own children).
+read_cpu() {
+  times > "$times_file"
+  cpu=$(sed -n 2p "$times_file" | awk '{
+    total = 0
+    for (i = 1; i <= 2; i++) {
+      split($i, part, "m"); sub("s", "", part[2])
+      total += part[1] * 60 + part[2]
+    }
+    printf "%d", total }')
+}
 begin() {
   echo "test.sh: === $1"
   phase=$1
   phase_start=$SECONDS
+  read_cpu
+  phase_cpu=$cpu
 }
 end() {
-  timings+=("$(printf '%-28s %4d s' "$phase" $((SECONDS - phase_start)))")
+  read_cpu
+  timings+=("$(printf '%-22s %5d s wall %6d s cpu' "$phase" \
+    $((SECONDS - phase_start)) $((cpu - phase_cpu)))")
 }
 report() {
-  echo "test.sh: phase timings"
+  echo "test.sh: phase timings (total $SECONDS s wall)"
   printf '  %s\n' "${timings[@]}"
 }
-trap report EXIT
+trap 'report; rm -f "$times_file"' EXIT
 
 begin "install dependencies"
 tools/install-deps.sh

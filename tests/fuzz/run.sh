@@ -18,22 +18,39 @@ if ((${#targets[@]} == 0)); then
     forecast_request_fuzz)
 fi
 
-mkdir -p "$build/fuzz-artifacts"
-for target in "${targets[@]}"; do
-  corpus=$build/fuzz-corpus/$target
+# One target per core at a time; each writes its own log.
+parallel=${GRIDCAST_FUZZ_JOBS:-$(nproc)}
+
+run_target() {
+  local target=$1
+  local corpus=$build/fuzz-corpus/$target
   mkdir -p "$corpus"
-  echo "fuzz: $target for ${seconds}s"
-  # -rss_limit_mb stays below what 2 parallel CI jobs can afford;
-  # -timeout flags an input that takes seconds as a hang.
+  # -timeout flags an input that takes seconds as a hang; -rss_limit_mb
+  # leaves room for the other targets running beside it.
   "$build/tests/fuzz/$target" -max_total_time="$seconds" -timeout=10 \
     -rss_limit_mb=4096 -print_final_stats=1 \
     -artifact_prefix="$build/fuzz-artifacts/$target-" \
-    "$corpus" "$source_dir/corpus/$target" 2> "$build/fuzz-$target.log" || {
+    "$corpus" "$source_dir/corpus/$target" > "$build/fuzz-$target.log" 2>&1
+}
+
+mkdir -p "$build/fuzz-artifacts"
+rm -f "$build"/fuzz-*.failed
+for target in "${targets[@]}"; do
+  while (($(jobs -rp | wc -l) >= parallel)); do wait -n || true; done
+  echo "fuzz: $target for ${seconds}s"
+  (run_target "$target" || touch "$build/fuzz-$target.failed") &
+done
+wait
+
+failed=0
+for target in "${targets[@]}"; do
+  if [[ -e $build/fuzz-$target.failed ]]; then
     tail -n 60 "$build/fuzz-$target.log"
     echo "fuzz: $target FAILED; input in $build/fuzz-artifacts/" >&2
-    exit 1
-  }
-  grep -E "^stat::number_of_executed_units|^stat::peak_rss_mb" \
-    "$build/fuzz-$target.log" | tr '\n' ' '
-  echo
+    failed=1
+  else
+    echo "fuzz: $target passed: $(grep -E '^stat::number_of_executed_units' \
+      "$build/fuzz-$target.log" | awk '{print $2}') inputs"
+  fi
 done
+exit "$failed"
