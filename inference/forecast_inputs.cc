@@ -20,13 +20,15 @@ constexpr double kLevelTolerance = 1e-9;
 // is the request's fault, and nothing this far out forecasts anything.
 constexpr double kMaxStandardScores = 1e6;
 
-// INVALID_ARGUMENT naming `field` when `value` is beyond the model's reach.
-absl::Status CheckInModelRange(const std::string& field, double value,
-                               const store::v1::Normalisation& scale,
-                               const ForecastModel& model) {
-  if (std::abs(value - scale.mean()) <= kMaxStandardScores * scale.stddev()) {
-    return absl::OkStatus();
-  }
+bool InModelRange(double value, const store::v1::Normalisation& scale) {
+  return std::abs(value - scale.mean()) <= kMaxStandardScores * scale.stddev();
+}
+
+// The INVALID_ARGUMENT for a value that fails InModelRange; only built
+// then, since every value of every request is checked.
+absl::Status OutOfModelRange(const std::string& field, double value,
+                             const store::v1::Normalisation& scale,
+                             const ForecastModel& model) {
   return absl::InvalidArgumentError(absl::StrFormat(
       "%s=%g is too far from what model %s was trained on (mean %g, stddev "
       "%g); it reads values within %g standard deviations of the mean",
@@ -57,11 +59,13 @@ absl::Status CheckCovariateValues(const ForecastModel& model,
           absl::StrFormat("covariates[%d].values[%d] (\"%s\") is %g", index, i,
                           covariate.name(), covariate.values(i)));
     }
-    GC_RETURN_IF_ERROR(CheckInModelRange(
-        absl::StrFormat("covariates[%d].values[%d] (\"%s\")", index, i,
-                        covariate.name()),
-        covariate.values(i),
-        model.manifest().covariate_normalisation(spec_index), model));
+    const auto& scale = model.manifest().covariate_normalisation(spec_index);
+    if (!InModelRange(covariate.values(i), scale)) {
+      return OutOfModelRange(
+          absl::StrFormat("covariates[%d].values[%d] (\"%s\")", index, i,
+                          covariate.name()),
+          covariate.values(i), scale, model);
+    }
   }
   return absl::OkStatus();
 }
@@ -158,10 +162,11 @@ absl::Status ComputeForecast(const ForecastModel& model,
         absl::StrFormat("history has %d points but model %s reads the last %d",
                         points, request.model(), window));
   }
+  const auto& load_scale = model.manifest().normalisation();
   for (int i = 0; i < points; ++i) {
-    GC_RETURN_IF_ERROR(CheckInModelRange(
-        absl::StrFormat("history.values[%d]", i), history.values(i),
-        model.manifest().normalisation(), model));
+    if (InModelRange(history.values(i), load_scale)) continue;
+    return OutOfModelRange(absl::StrFormat("history.values[%d]", i),
+                           history.values(i), load_scale, model);
   }
   GC_ASSIGN_OR_RETURN(
       const std::vector<const double*> covariates,
