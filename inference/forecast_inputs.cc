@@ -14,6 +14,28 @@ namespace {
 // Levels travel as doubles through JSON and back; equal within this.
 constexpr double kLevelTolerance = 1e-9;
 
+// How far from the training data's mean, in its standard deviations, a
+// value sent to a model may lie. The network computes in float32: a
+// covariate of 3e57 once came out of it as NaN, an INTERNAL error for what
+// is the request's fault, and nothing this far out forecasts anything.
+constexpr double kMaxStandardScores = 1e6;
+
+bool InModelRange(double value, const store::v1::Normalisation& scale) {
+  return std::abs(value - scale.mean()) <= kMaxStandardScores * scale.stddev();
+}
+
+// The INVALID_ARGUMENT for a value that fails InModelRange; only built
+// then, since every value of every request is checked.
+absl::Status OutOfModelRange(const std::string& field, double value,
+                             const store::v1::Normalisation& scale,
+                             const ForecastModel& model) {
+  return absl::InvalidArgumentError(absl::StrFormat(
+      "%s=%g is too far from what model %s was trained on (mean %g, stddev "
+      "%g); it reads values within %g standard deviations of the mean",
+      field, value, model.manifest().model(), scale.mean(), scale.stddev(),
+      kMaxStandardScores));
+}
+
 std::string SpecCovariateNames(const ForecastModel& model) {
   std::vector<std::string> names;
   for (const auto& covariate : model.manifest().spec().covariates()) {
@@ -22,8 +44,10 @@ std::string SpecCovariateNames(const ForecastModel& model) {
   return names.empty() ? "none" : absl::StrJoin(names, ", ");
 }
 
-absl::Status CheckCovariateValues(const v1::Covariate& covariate, int index,
-                                  size_t expected, const char* what) {
+absl::Status CheckCovariateValues(const ForecastModel& model,
+                                  const v1::Covariate& covariate, int index,
+                                  int spec_index, size_t expected,
+                                  const char* what) {
   if (static_cast<size_t>(covariate.values_size()) != expected) {
     return absl::InvalidArgumentError(absl::StrFormat(
         "covariates[%d] (\"%s\") has %d values; it needs %d (%s)", index,
@@ -34,6 +58,13 @@ absl::Status CheckCovariateValues(const v1::Covariate& covariate, int index,
       return absl::InvalidArgumentError(
           absl::StrFormat("covariates[%d].values[%d] (\"%s\") is %g", index, i,
                           covariate.name(), covariate.values(i)));
+    }
+    const auto& scale = model.manifest().covariate_normalisation(spec_index);
+    if (!InModelRange(covariate.values(i), scale)) {
+      return OutOfModelRange(
+          absl::StrFormat("covariates[%d].values[%d] (\"%s\")", index, i,
+                          covariate.name()),
+          covariate.values(i), scale, model);
     }
   }
   return absl::OkStatus();
@@ -62,7 +93,8 @@ absl::StatusOr<std::vector<const double*>> MatchCovariates(
     }
     const bool future = model.KnownFuture(index);
     GC_RETURN_IF_ERROR(CheckCovariateValues(
-        covariate, i, history_points + (future ? future_points : 0),
+        model, covariate, i, index,
+        history_points + (future ? future_points : 0),
         future ? "one per history point, then one per point of the model's "
                  "horizon"
                : "one per history point"));
@@ -129,6 +161,12 @@ absl::Status ComputeForecast(const ForecastModel& model,
     return absl::FailedPreconditionError(
         absl::StrFormat("history has %d points but model %s reads the last %d",
                         points, request.model(), window));
+  }
+  const auto& load_scale = model.manifest().normalisation();
+  for (int i = 0; i < points; ++i) {
+    if (InModelRange(history.values(i), load_scale)) continue;
+    return OutOfModelRange(absl::StrFormat("history.values[%d]", i),
+                           history.values(i), load_scale, model);
   }
   GC_ASSIGN_OR_RETURN(
       const std::vector<const double*> covariates,

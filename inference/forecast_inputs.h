@@ -18,7 +18,9 @@ using CovariateList = google::protobuf::RepeatedPtrField<v1::Covariate>;
 // For each covariate of the model's spec, in order, the start of its
 // values in the request. Every spec covariate must be sent once, and only
 // those: a known-future one with `history_points + future_points` values,
-// any other with `history_points`. INVALID_ARGUMENT names the covariate.
+// any other with `history_points`, each finite and within a million
+// standard deviations of the covariate's training mean (the model computes
+// in float32). INVALID_ARGUMENT names the covariate.
 absl::StatusOr<std::vector<const double*>> MatchCovariates(
     const ForecastModel& model, const CovariateList& covariates,
     int history_points, int future_points);
@@ -31,7 +33,8 @@ absl::StatusOr<std::vector<int>> SelectLevels(
     const google::protobuf::RepeatedField<double>& requested,
     const std::string& field);
 
-// The whole of Forecast once the model is chosen: checks the history,
+// The whole of Forecast once the model is chosen: checks the history
+// (every value within a million standard deviations of the training mean),
 // horizon and covariates, runs the model, fills the response.
 absl::Status ComputeForecast(const ForecastModel& model,
                              const v1::ForecastRequest& request,

@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/names.h"
+#include "common/printable.h"
 
 namespace gridcast {
 namespace {
@@ -39,9 +40,12 @@ absl::StatusOr<ServingPolicy> ParseServingPolicy(const std::string& json) {
   const auto parsed =
       google::protobuf::util::JsonStringToMessage(json, &policy, options);
   if (!parsed.ok()) {
+    // The parser quotes the bytes it stopped at, which may be any bytes;
+    // the message reaches GetModel's policy_error, a proto string.
     return absl::InvalidArgumentError(absl::StrCat(
         "policy.json does not parse: ",
-        std::string(parsed.message().data(), parsed.message().size())));
+        PrintableUtf8(absl::string_view(parsed.message().data(),
+                                        parsed.message().size()))));
   }
 
   if (policy.has_latest() && policy.latest() < 0) {

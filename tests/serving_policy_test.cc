@@ -2,6 +2,7 @@
 // what a policy serves given the versions as they stand.
 #include <catch2/catch.hpp>
 
+#include "gridcast/v1/forecaster.pb.h"
 #include "inference/serving_policy.h"
 
 namespace gridcast {
@@ -53,6 +54,25 @@ TEST_CASE("a bad policy.json is refused naming the field and the value",
     CHECK(policy.status().code() == absl::StatusCode::kInvalidArgument);
     CHECK_THAT(MessageOf(policy.status()), Contains(c.message));
   }
+}
+
+// Found by tests/fuzz/serving_policy_fuzz.cc: the parser's message quoted
+// the raw byte, and GetModel's policy_error then held invalid UTF-8, which
+// a client cannot parse.
+TEST_CASE("a policy.json of invalid UTF-8 is refused in a message GetModel "
+          "can carry",
+          "[serving][policy]") {
+  const auto policy = ParseServingPolicy("\xD0");
+  REQUIRE_FALSE(policy.ok());
+  CHECK(policy.status().code() == absl::StatusCode::kInvalidArgument);
+  CHECK_THAT(MessageOf(policy.status()), Contains("does not parse"));
+  CHECK_THAT(MessageOf(policy.status()), Contains("\\xd0"));
+
+  v1::Model model;
+  model.set_policy_error(MessageOf(policy.status()));
+  v1::Model received;
+  REQUIRE(received.ParseFromString(model.SerializeAsString()));
+  CHECK(received.policy_error() == model.policy_error());
 }
 
 TEST_CASE("a policy naming an unpublished or rejected version is refused",

@@ -587,6 +587,33 @@ TEST_CASE("covariates are interpolated across a gap") {
   CHECK(series->covariates[0][4] == 4);
 }
 
+// Found with tests/fuzz/upload_assembler_fuzz.cc's finiteness property:
+// `to - from` overflowed to infinity, so a gap between two finite values of
+// opposite sign near the largest double was filled with -inf and stored.
+TEST_CASE("a gap between values near the largest double is filled finitely") {
+  constexpr double kMax = std::numeric_limits<double>::max();
+  auto chunk = WithCovariate(
+      WithHeader(Chunk({kT0, kT0 + 3 * kHour}, {kMax, -kMax}),
+                 HourlyHeader({"temperature"})),
+      "temperature", {-kMax, kMax});
+
+  auto series = Assemble({chunk});
+
+  REQUIRE(series.ok());
+  REQUIRE(series->values.size() == 4);
+  for (const std::vector<double>* column :
+       {&series->values, &series->covariates[0]}) {
+    for (double value : *column) {
+      INFO(value);
+      CHECK(std::isfinite(value));
+    }
+  }
+  // Still a straight line: a third and two thirds of the way.
+  CHECK(series->values[1] == Approx(kMax / 3));
+  CHECK(series->values[2] == Approx(-kMax / 3));
+  CHECK(series->covariates[0][1] == Approx(-kMax / 3));
+}
+
 TEST_CASE("a gap longer than max_gap_fill_points is refused") {
   v1::UploadHeader header = HourlyHeader();
   header.set_max_gap_fill_points(4);

@@ -16,6 +16,7 @@ packages=(
   python3 python3-grpcio python3-protobuf
   grpc-proto tzdata
   openssl
+  clang libclang-rt-14-dev
 )
 command -v npm > /dev/null || packages+=(npm)
 

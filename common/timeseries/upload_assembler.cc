@@ -166,6 +166,18 @@ void Permute(const std::vector<size_t>& order, std::vector<T>* items) {
   *items = std::move(permuted);
 }
 
+// A point `fraction` of the way from `from` to `to`, finite whenever both
+// are: `to - from` alone overflows for values of opposite sign near the
+// largest double, so that case weighs the two ends instead, and rounding
+// never leaves the interval.
+double Interpolate(double from, double to, double fraction) {
+  const double span = to - from;
+  const double value = std::isfinite(span)
+                           ? from + span * fraction
+                           : from * (1 - fraction) + to * fraction;
+  return std::clamp(value, std::min(from, to), std::max(from, to));
+}
+
 // Appends the `missing` points strictly between `from` and `to` on a
 // straight line.
 void AppendLinearRun(double from, double to, int64_t missing,
@@ -173,7 +185,7 @@ void AppendLinearRun(double from, double to, int64_t missing,
   for (int64_t step = 1; step <= missing; ++step) {
     const double fraction =
         static_cast<double>(step) / static_cast<double>(missing + 1);
-    out->push_back(from + (to - from) * fraction);
+    out->push_back(Interpolate(from, to, fraction));
   }
 }
 
