@@ -142,6 +142,13 @@ absl::StatusOr<std::vector<int>> SelectLevels(
 absl::Status ComputeForecast(const ForecastModel& model,
                              const v1::ForecastRequest& request,
                              v1::ForecastResponse* response) {
+  // A negative horizon once answered OK with no points (found by
+  // forecast_request_fuzz).
+  if (request.horizon() < 0) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "horizon=%d must be 0 (the model's) or a number of points",
+        request.horizon()));
+  }
   const int horizon =
       request.horizon() == 0 ? model.horizon() : request.horizon();
   if (horizon > model.horizon()) {

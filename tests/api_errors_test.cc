@@ -184,6 +184,13 @@ TEST_CASE(
     CHECK(status.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
     CHECK_THAT(status.error_message(), Contains("horizon=48"));
   }
+  SECTION("a negative horizon is INVALID_ARGUMENT, not an empty answer") {
+    v1::ForecastRequest request = good;
+    request.set_horizon(-40688052);
+    const grpc::Status status = CallForecast(cluster, request, &response);
+    CHECK(status.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+    CHECK_THAT(status.error_message(), Contains("horizon=-40688052"));
+  }
   SECTION("a shorter horizon returns just that many points") {
     v1::ForecastRequest request = good;
     request.set_horizon(6);
