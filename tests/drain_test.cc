@@ -231,7 +231,8 @@ TEST_CASE("a draining trainer queues its running job again and ends watches",
   }
   const grpc::Status ended = reader->Finish();
   CHECK(ended.error_code() == grpc::StatusCode::UNAVAILABLE);
-  // It says the job is kept and when to watch again.
+  // It says the job is kept and when to watch again, whichever of the
+  // service and the job manager ends the watch first.
   CHECK_THAT(ended.error_message(), Contains("the trainer is stopping"));
   CHECK_THAT(ended.error_message(), Contains("goes on when it starts again"));
 

@@ -177,8 +177,11 @@ grpc::Status TrainerServiceImpl::WatchTrainingJob(
       },
       [this, context] { return context->IsCancelled() || draining_; });
   if (draining_ && status.code() == absl::StatusCode::kCancelled) {
+    // Worded as JobManager's own end of a watch at shutdown: which of the
+    // two ends it first is a race.
     return ToGrpcStatus(absl::UnavailableError(
-        "the trainer is shutting down; watch the job again once it is back"));
+        absl::StrCat("the trainer is stopping; job ", request->job_id(),
+                     " goes on when it starts again, watch it then")));
   }
   return ToGrpcStatus(status);
 }
