@@ -12,6 +12,7 @@
 #include "common/model/networks.h"
 #include "gridcast/v1/forecaster.pb.h"
 #include "inference/forecast_inputs.h"
+#include "tests/tiny_manifest.h"
 
 namespace gridcast {
 namespace {
@@ -41,17 +42,7 @@ std::unique_ptr<ForecastModel> TinyModel() {
   auto weights = SerializeWeights(**network);
   REQUIRE(weights.ok());
 
-  store::v1::Manifest manifest;
-  manifest.set_model("feeder-1");
-  *manifest.mutable_spec() = spec;
-  manifest.mutable_normalisation()->set_mean(100);
-  manifest.mutable_normalisation()->set_stddev(10);
-  for (int c = 0; c < spec.covariates_size(); ++c) {
-    auto* scale = manifest.add_covariate_normalisation();
-    scale->set_mean(15);
-    scale->set_stddev(5);
-  }
-  manifest.set_resolution_seconds(kHour);
+  const store::v1::Manifest manifest = testing::TinyManifest(spec, kHour);
   auto model = ForecastModel::Load(manifest, *weights, /*version=*/3);
   REQUIRE(model.ok());
   return *std::move(model);

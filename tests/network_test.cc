@@ -7,6 +7,7 @@
 #include "common/model/features.h"
 #include "common/model/forecast_model.h"
 #include "common/model/networks.h"
+#include "tests/tiny_manifest.h"
 
 // LibTorch brings glog's CHECK macros; Catch2's must win in this file.
 #undef CHECK
@@ -182,21 +183,6 @@ TEST_CASE("out-of-range specs are refused naming the field", "[network]") {
              Catch::Matchers::Contains("spec.linear.moving_average_points=4"));
 }
 
-store::v1::Manifest ManifestFor(const v1::ArchitectureSpec& spec) {
-  store::v1::Manifest manifest;
-  manifest.set_model("feeder-1");
-  *manifest.mutable_spec() = spec;
-  manifest.mutable_normalisation()->set_mean(100);
-  manifest.mutable_normalisation()->set_stddev(10);
-  for (int c = 0; c < spec.covariates_size(); ++c) {
-    auto* scale = manifest.add_covariate_normalisation();
-    scale->set_mean(15);
-    scale->set_stddev(5);
-  }
-  manifest.set_resolution_seconds(3600);
-  return manifest;
-}
-
 TEST_CASE("weights round-trip through the archive and forecast the same",
           "[network]") {
   for (v1::ArchitectureSpec spec : EveryFamily(24, 6)) {
@@ -205,7 +191,7 @@ TEST_CASE("weights round-trip through the archive and forecast the same",
     spec.add_covariates()->set_name("temperature");
     spec.mutable_covariates(0)->set_known_future(true);
     INFO(spec.ShortDebugString());
-    const store::v1::Manifest manifest = ManifestFor(spec);
+    const store::v1::Manifest manifest = testing::TinyManifest(spec, 3600);
     auto network = BuildNetwork(spec);
     REQUIRE(network.ok());
     at::Generator generator = MakeGenerator(5);
@@ -273,7 +259,8 @@ TEST_CASE("weights whose shapes differ from the manifest's spec are refused",
   v1::ArchitectureSpec with_covariate = Spec(24, 6, {8});
   with_covariate.add_covariates()->set_name("temperature");
   auto network = BuildNetwork(with_covariate);
-  store::v1::Manifest missing_scale = ManifestFor(with_covariate);
+  store::v1::Manifest missing_scale =
+      testing::TinyManifest(with_covariate, 3600);
   missing_scale.clear_covariate_normalisation();
   const auto unscaled =
       ForecastModel::Load(missing_scale, *SerializeWeights(**network), 1);

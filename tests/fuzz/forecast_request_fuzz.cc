@@ -20,6 +20,7 @@
 #include "gridcast/v1/forecaster.pb.h"
 #include "inference/forecast_inputs.h"
 #include "tests/fuzz/fuzz_support.h"
+#include "tests/tiny_manifest.h"
 
 namespace gridcast::fuzz {
 namespace {
@@ -50,17 +51,7 @@ std::unique_ptr<ForecastModel> BuildTinyModel() {
   auto weights = SerializeWeights(**network);
   Require(weights.ok(), "the tiny network serialises");
 
-  store::v1::Manifest manifest;
-  manifest.set_model("feeder-1");
-  *manifest.mutable_spec() = spec;
-  manifest.mutable_normalisation()->set_mean(100);
-  manifest.mutable_normalisation()->set_stddev(10);
-  for (int c = 0; c < spec.covariates_size(); ++c) {
-    auto* scale = manifest.add_covariate_normalisation();
-    scale->set_mean(15);
-    scale->set_stddev(5);
-  }
-  manifest.set_resolution_seconds(kResolution);
+  const store::v1::Manifest manifest = testing::TinyManifest(spec, kResolution);
   auto model = ForecastModel::Load(manifest, *weights, /*version=*/3);
   Require(model.ok(), "the tiny model loads", model.status().ToString());
   return *std::move(model);
