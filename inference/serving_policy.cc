@@ -42,10 +42,10 @@ absl::StatusOr<ServingPolicy> ParseServingPolicy(const std::string& json) {
   if (!parsed.ok()) {
     // The parser quotes the bytes it stopped at, which may be any bytes;
     // the message reaches GetModel's policy_error, a proto string.
-    return absl::InvalidArgumentError(absl::StrCat(
-        "policy.json does not parse: ",
-        PrintableUtf8(absl::string_view(parsed.message().data(),
-                                        parsed.message().size()))));
+    return absl::InvalidArgumentError(
+        absl::StrCat("policy.json does not parse: ",
+                     PrintableUtf8(absl::string_view(
+                         parsed.message().data(), parsed.message().size()))));
   }
 
   if (policy.has_latest() && policy.latest() < 0) {

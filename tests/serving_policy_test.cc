@@ -59,9 +59,10 @@ TEST_CASE("a bad policy.json is refused naming the field and the value",
 // Found by tests/fuzz/serving_policy_fuzz.cc: the parser's message quoted
 // the raw byte, and GetModel's policy_error then held invalid UTF-8, which
 // a client cannot parse.
-TEST_CASE("a policy.json of invalid UTF-8 is refused in a message GetModel "
-          "can carry",
-          "[serving][policy]") {
+TEST_CASE(
+    "a policy.json of invalid UTF-8 is refused in a message GetModel "
+    "can carry",
+    "[serving][policy]") {
   const auto policy = ParseServingPolicy("\xD0");
   REQUIRE_FALSE(policy.ok());
   CHECK(policy.status().code() == absl::StatusCode::kInvalidArgument);

@@ -592,10 +592,10 @@ TEST_CASE("covariates are interpolated across a gap") {
 // opposite sign near the largest double was filled with -inf and stored.
 TEST_CASE("a gap between values near the largest double is filled finitely") {
   constexpr double kMax = std::numeric_limits<double>::max();
-  auto chunk = WithCovariate(
-      WithHeader(Chunk({kT0, kT0 + 3 * kHour}, {kMax, -kMax}),
-                 HourlyHeader({"temperature"})),
-      "temperature", {-kMax, kMax});
+  auto chunk =
+      WithCovariate(WithHeader(Chunk({kT0, kT0 + 3 * kHour}, {kMax, -kMax}),
+                               HourlyHeader({"temperature"})),
+                    "temperature", {-kMax, kMax});
 
   auto series = Assemble({chunk});
 
