@@ -11,7 +11,7 @@ packages=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libtorch-dev libabsl-dev catch2 libssl-dev
   # LibTorch's matrix products go through libblas.so.3; without this it is
-  # the reference BLAS, 4x (one window) to 80x (a training batch) slower.
+  # the reference BLAS, 3x (one window) to 30-80x (a training batch) slower.
   libopenblas0-openmp
   python3 python3-grpcio python3-protobuf
   grpc-proto tzdata
