@@ -321,7 +321,7 @@ TEST_CASE(
       Spawn({std::string(GRIDCAST_BINARY_DIR) + "/inference/gridcast-inference",
              "--store=" + store.path(), "--listen=127.0.0.1:0",
              "--poll_interval_ms=100", "--shutdown_grace_ms=5000",
-             "--drain_delay_ms=500"},
+             "--drain_delay_ms=3000"},
             store.path() + "/inference.log");
   int port = 0;
   REQUIRE(WaitFor([&] { return (port = ListeningPort(server.Log())) != 0; },

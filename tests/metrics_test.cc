@@ -227,7 +227,9 @@ TEST_CASE("gRPC method names split into service and method", "[metrics]") {
 TEST_CASE("the metrics endpoint answers GET /metrics and refuses the rest",
           "[metrics][http]") {
   metrics::MetricsHttpServerOptions options;
-  options.read_timeout = absl::Milliseconds(300);
+  // Long enough that a test thread descheduled between connect() and
+  // send() on a loaded machine is not mistaken for a half request.
+  options.read_timeout = absl::Seconds(2);
   std::atomic<int> renders{0};
   options.render = [&renders] {
     ++renders;

@@ -53,9 +53,11 @@ absl::Status RunModelsList(const ClientOptions& client, const ParsedArgs&) {
 }
 
 // While a forecaster starts, or before it has found the first version in
-// the store, these are expected and worth another poll.
+// the store, these are expected and worth another poll; so is one poll
+// that outlived its own short deadline on a busy server.
 bool IsWorthRetrying(const absl::Status& status) {
-  return absl::IsUnavailable(status) || absl::IsNotFound(status);
+  return absl::IsUnavailable(status) || absl::IsNotFound(status) ||
+         absl::IsDeadlineExceeded(status);
 }
 
 absl::Status WaitTimedOut(const std::string& name, int64_t version,

@@ -12,8 +12,8 @@ set -euo pipefail
 
 cd "$(dirname "$0")/../.."
 build=${1:-build}
-trainer_port=${2:-50311}
-inference_port=${3:-50312}
+trainer_port=${2:-30311}
+inference_port=${3:-30312}
 client=${4:-grpcjson}
 work=$build/readme-calls-$client
 rm -rf "$work"
