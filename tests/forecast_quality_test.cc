@@ -258,6 +258,54 @@ TEST_CASE("quantile bands are trained, scored and served without crossing",
              Contains("quantiles[0]=0.25") && Contains("0.1, 0.5, 0.9"));
 }
 
+TEST_CASE("calibrated bands are served as the trainer scored them",
+          "[quality][e2e]") {
+  Cluster cluster;
+  const std::vector<double> load = SyntheticHourlyLoad(8 * kWeek);
+  const std::string dataset = UploadSeries(cluster, "feeder-5", load);
+  v1::CreateTrainingJobRequest job = SmallJob("calibrated", dataset);
+  job.mutable_spec()->mutable_linear();
+  for (double level : {0.1, 0.5, 0.9}) job.mutable_spec()->add_quantiles(level);
+  const v1::TrainingJob calibrated = cluster.TrainAndWait(job);
+  REQUIRE(calibrated.state() == v1::JOB_STATE_SUCCEEDED);
+
+  // The same job, seed and data, with the quantiles as the network gives
+  // them: the weights are the same, only the served bands differ.
+  job.set_model("raw");
+  job.mutable_options()->set_skip_interval_calibration(true);
+  const v1::TrainingJob raw = cluster.TrainAndWait(job);
+  REQUIRE(raw.state() == v1::JOB_STATE_SUCCEEDED);
+
+  std::vector<double> scales;
+  for (int q = 0; q < 3; ++q) {
+    scales.push_back(calibrated.evaluation().quantiles(q).calibration_scale());
+    CHECK(scales.back() >= 0.25);
+    CHECK(scales.back() <= 4.0);
+    CHECK(raw.evaluation().quantiles(q).calibration_scale() == 1.0);
+  }
+  CHECK(scales != std::vector<double>{1.0, 1.0, 1.0});
+  CHECK(calibrated.evaluation().model().mae() ==
+        Approx(raw.evaluation().model().mae()));
+
+  REQUIRE(cluster.WaitForServedVersion("calibrated", 1));
+  REQUIRE(cluster.WaitForServedVersion("raw", 1));
+  v1::ForecastResponse served, unscaled;
+  REQUIRE(Forecast(cluster, RecentHistory("calibrated", load), &served).ok());
+  REQUIRE(Forecast(cluster, RecentHistory("raw", load), &unscaled).ok());
+  for (int h = 0; h < kHorizon; ++h) {
+    const double point = unscaled.values(h);
+    CHECK(served.values(h) == Approx(point).epsilon(1e-5));
+    double expected = -INFINITY;
+    for (int q = 0; q < 3; ++q) {
+      expected = std::max(
+          expected,
+          point + scales[q] * (unscaled.quantiles(q).values(h) - point));
+      CHECK(served.quantiles(q).values(h) ==
+            Approx(expected).epsilon(1e-4).margin(1e-6));
+    }
+  }
+}
+
 // Weekly cycles with no noise at all: repeating last week is exact, so no
 // network can beat seasonal naive there.
 std::vector<double> PerfectlyWeekly(int hours) {

@@ -482,6 +482,37 @@ TEST_CASE("models get shows aliases and a refused policy",
   CHECK(absl::StrContains(text, "covariate temperature_c"));
 }
 
+TEST_CASE("an evaluation shows each band's coverage and calibration",
+          "[gridcastctl][print]") {
+  v1::Evaluation evaluation;
+  evaluation.mutable_model()->set_points(240);
+  evaluation.mutable_model()->set_mae(1.5);
+  evaluation.mutable_seasonal_naive()->set_mae(2.5);
+  const double levels[] = {0.1, 0.5, 0.9};
+  const double scales[] = {1.1234, 1.0, 0.0};
+  for (int q = 0; q < 3; ++q) {
+    v1::QuantileMetrics* level = evaluation.add_quantiles();
+    level->set_quantile(levels[q]);
+    level->set_calibration_scale(scales[q]);
+  }
+  v1::IntervalMetrics* band = evaluation.add_intervals();
+  band->set_lower_quantile(0.1);
+  band->set_upper_quantile(0.9);
+  band->set_nominal_coverage(0.8);
+  band->set_observed_coverage(0.7931);
+  band->set_mean_width(12.5);
+
+  const std::string expected =
+      "80% band (0.1 to 0.9) held 79.3% of the actuals, mean width 12.50; "
+      "calibration x1.12 / as trained";
+  CHECK(FormatBands(evaluation) == expected + "\n");
+  CHECK(absl::StrContains(FormatEvaluation(evaluation), expected));
+  v1::Model model;
+  *model.add_versions()->mutable_evaluation() = evaluation;
+  CHECK(absl::StrContains(FormatModel(model), expected));
+  CHECK(FormatBands(v1::Evaluation()).empty());
+}
+
 TEST_CASE("anomalies print one CSV line per scored point, NaN kept",
           "[gridcastctl][print]") {
   v1::DetectAnomaliesResponse response;

@@ -268,6 +268,61 @@ TEST_CASE("weights whose shapes differ from the manifest's spec are refused",
              Catch::Matchers::Contains("covariate_normalisation"));
 }
 
+TEST_CASE("a manifest's quantile scales rescale the served bands",
+          "[network][calibration]") {
+  v1::ArchitectureSpec spec = Spec(24, 6, {8});
+  for (double level : {0.1, 0.5, 0.9}) spec.add_quantiles(level);
+  auto network = BuildNetwork(spec);
+  REQUIRE(network.ok());
+  at::Generator generator = MakeGenerator(11);
+  (*network)->ResetParameters(generator);
+  const std::string weights = *SerializeWeights(**network);
+
+  const store::v1::Manifest plain = testing::TinyManifest(spec, 3600);
+  store::v1::Manifest scaled = plain;
+  for (double scale : {2.0, 1.0, 0.5}) scaled.add_quantile_scales(scale);
+  auto as_trained = ForecastModel::Load(plain, weights, 1);
+  auto calibrated = ForecastModel::Load(scaled, weights, 2);
+  REQUIRE(as_trained.ok());
+  REQUIRE(calibrated.ok());
+
+  std::vector<double> load(24);
+  for (int i = 0; i < 24; ++i) load[i] = 100 + 10 * std::sin(i);
+  const ForecastWindow window{load.data(), {}, kMonday};
+  const auto before = (*as_trained)->Predict({window});
+  const auto after = (*calibrated)->Predict({window});
+  REQUIRE(before.ok());
+  REQUIRE(after.ok());
+  for (int h = 0; h < 6; ++h) {
+    const double point = before->Point(0, h);
+    CHECK(after->Point(0, h) == point);
+    double expected = -INFINITY;
+    for (int q = 0; q < 3; ++q) {
+      const double scale = scaled.quantile_scales(q);
+      expected = std::max(expected,
+                          point + scale * (before->Quantile(0, q, h) - point));
+      CHECK(after->Quantile(0, q, h) == Approx(expected));
+    }
+  }
+
+  // Factors that do not match the levels, or that no trainer fits, are
+  // refused rather than served.
+  store::v1::Manifest short_list = plain;
+  short_list.add_quantile_scales(1.5);
+  const auto mismatched = ForecastModel::Load(short_list, weights, 3);
+  CHECK(mismatched.status().code() == absl::StatusCode::kDataLoss);
+  CHECK_THAT(std::string(mismatched.status().message()),
+             Catch::Matchers::Contains("1 quantile_scales for 3 quantiles"));
+  for (double wrong : {0.0, -1.0, 5.0, static_cast<double>(NAN)}) {
+    store::v1::Manifest bad = scaled;
+    bad.set_quantile_scales(1, wrong);
+    const auto refused = ForecastModel::Load(bad, weights, 4);
+    CHECK(refused.status().code() == absl::StatusCode::kDataLoss);
+    CHECK_THAT(std::string(refused.status().message()),
+               Catch::Matchers::Contains("quantile_scales[1]="));
+  }
+}
+
 TEST_CASE("frozen parameters are named by prefix and checked", "[network]") {
   v1::ArchitectureSpec spec;
   spec.mutable_residual_stack()->set_blocks(3);

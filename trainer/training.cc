@@ -13,6 +13,7 @@
 #include "common/model/architecture.h"
 #include "common/model/features.h"
 #include "common/model/forecast_model.h"
+#include "common/model/interval_calibration.h"
 #include "common/model/networks.h"
 #include "common/status_macros.h"
 #include "trainer/evaluation.h"
@@ -314,10 +315,13 @@ FitResult Fit(ForecastNetworkImpl& network,
 
 // Scores of the model and the baselines, gathered window by window.
 struct Backtest {
-  explicit Backtest(const v1::ArchitectureSpec& spec)
+  Backtest(const v1::ArchitectureSpec& spec, std::vector<double> scales)
       : quantiles(std::vector<double>(spec.quantiles().begin(),
-                                      spec.quantiles().end())) {}
+                                      spec.quantiles().end())),
+        quantile_scales(std::move(scales)) {}
   ErrorAccumulator model, daily, weekly;
+  // Scored as inference serves them: rescaled by these (empty: as is).
+  std::vector<double> quantile_scales;
   QuantileAccumulator quantiles;
   SeasonalScale scale;
   bool weekly_possible = true;
@@ -353,13 +357,15 @@ void ScoreWindows(ForecastNetworkImpl& network, const FeatureContext& context,
     for (int h = 0; h < horizon; ++h) {
       const double actual = values[origin + h];
       const float* row = predicted + (w * horizon + h) * columns;
-      backtest->model.Add(actual, Denormalise(row[0], load_scale));
+      const double point = Denormalise(row[0], load_scale);
+      backtest->model.Add(actual, point);
       backtest->daily.Add(actual, daily[h]);
       if (!weekly.empty()) backtest->weekly.Add(actual, weekly[h]);
       if (columns > 1) {
         for (int q = 1; q < columns; ++q) {
           levels[q - 1] = Denormalise(row[q], load_scale);
         }
+        ApplyQuantileScales(backtest->quantile_scales, point, levels.data());
         backtest->quantiles.Add(actual, levels.data());
       }
     }
@@ -375,12 +381,13 @@ v1::Evaluation Evaluate(ForecastNetworkImpl& network,
                         const v1::ArchitectureSpec& spec,
                         const FeatureContext& context,
                         const std::vector<SeriesSplit>& splits,
-                        int season_points) {
+                        int season_points,
+                        const std::vector<double>& quantile_scales) {
   const auto& series = *context.series;
   const int window = context.shape.input_window;
   const int horizon = context.shape.horizon;
   const int weekly_season_points = 7 * season_points;
-  Backtest backtest(spec);
+  Backtest backtest(spec, quantile_scales);
   v1::Evaluation evaluation;
   evaluation.set_season_points(season_points);
   evaluation.set_weekly_season_points(weekly_season_points);
@@ -429,6 +436,10 @@ v1::Evaluation Evaluate(ForecastNetworkImpl& network,
     *evaluation.mutable_weekly_naive() = backtest.weekly.Finish(scale);
   }
   backtest.quantiles.Finish(&evaluation);
+  for (int q = 0; q < evaluation.quantiles_size(); ++q) {
+    evaluation.mutable_quantiles(q)->set_calibration_scale(
+        quantile_scales.empty() ? 1.0 : quantile_scales[q]);
+  }
 
   const double model_mae = evaluation.model().mae();
   bool beats = model_mae < evaluation.seasonal_naive().mae();
@@ -437,6 +448,51 @@ v1::Evaluation Evaluate(ForecastNetworkImpl& network,
   }
   evaluation.set_beats_baseline(beats);
   return evaluation;
+}
+
+// The factors of interval_calibration.h, fitted on the validation windows
+// (dataset scale: the factors do not depend on it). Empty when the spec
+// has no quantiles, the job skips calibration or the sample is too small.
+std::vector<double> CalibrateQuantiles(ForecastNetworkImpl& network,
+                                       const v1::ArchitectureSpec& spec,
+                                       const v1::TrainingOptions& options,
+                                       const WindowTensors& validation,
+                                       const std::string& job_id) {
+  if (spec.quantiles().empty() || options.skip_interval_calibration()) {
+    return {};
+  }
+  CalibrationSample sample(
+      std::vector<double>(spec.quantiles().begin(), spec.quantiles().end()));
+  torch::NoGradGuard no_grad;
+  network.eval();
+  const int64_t count = validation.past.size(0);
+  const int levels = spec.quantiles_size();
+  std::vector<double> quantiles(levels);
+  for (int64_t begin = 0; begin < count; begin += kEvaluationBatch) {
+    const int64_t end = std::min(count, begin + kEvaluationBatch);
+    const torch::Tensor output =
+        network
+            .forward(validation.past.slice(0, begin, end),
+                     validation.future.slice(0, begin, end))
+            .contiguous();
+    const torch::Tensor targets =
+        validation.targets.slice(0, begin, end).contiguous();
+    const float* predicted = output.data_ptr<float>();
+    const float* actual = targets.data_ptr<float>();
+    for (int64_t i = 0; i < targets.numel(); ++i) {
+      const float* row = predicted + i * (levels + 1);
+      for (int q = 0; q < levels; ++q) quantiles[q] = row[q + 1];
+      sample.Add(actual[i], row[0], quantiles.data());
+    }
+  }
+
+  std::vector<double> scales = sample.FitScales();
+  LogInfo("interval_calibration")
+      .Field("job", job_id)
+      .Field("validation_points", sample.points())
+      .Field("scales", scales.empty() ? std::string("none (too few points)")
+                                      : absl::StrJoin(scales, ","));
+  return scales;
 }
 
 // A network with the base's weights when fine-tuning, else fresh weights
@@ -682,12 +738,18 @@ absl::StatusOr<TrainedModel> TrainForecastModel(
     }
 
     if (callbacks.on_evaluating) callbacks.on_evaluating();
+    const std::vector<double> quantile_scales =
+        CalibrateQuantiles(*network, spec, options, validation, input.job_id);
     const v1::Evaluation evaluation =
-        Evaluate(*network, spec, context, splits, options.season_points());
+        Evaluate(*network, spec, context, splits, options.season_points(),
+                 quantile_scales);
 
     TrainedModel result;
     GC_ASSIGN_OR_RETURN(result.weights, SerializeWeights(*network));
     result.manifest = DescribeResult(input, spec, context, evaluation);
+    for (double scale : quantile_scales) {
+      result.manifest.add_quantile_scales(scale);
+    }
     result.epochs_run = fit.epochs_run;
     return result;
   } catch (const c10::Error& error) {

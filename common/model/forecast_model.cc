@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/model/architecture.h"
 #include "common/model/features.h"
+#include "common/model/interval_calibration.h"
 #include "common/model/networks.h"
 #include "common/status_macros.h"
 
@@ -47,6 +48,27 @@ absl::Status CheckScaling(const store::v1::Manifest& manifest) {
   return absl::OkStatus();
 }
 
+// A factor per quantile level, each finite and in the range the trainer
+// fits from; anything else would serve bands nobody calibrated.
+absl::Status CheckQuantileScales(const store::v1::Manifest& manifest) {
+  const int scales = manifest.quantile_scales_size();
+  if (scales == 0) return absl::OkStatus();
+  if (scales != manifest.spec().quantiles_size()) {
+    return absl::DataLossError(
+        absl::StrCat("manifest has ", scales, " quantile_scales for ",
+                     manifest.spec().quantiles_size(), " quantiles"));
+  }
+  for (int q = 0; q < scales; ++q) {
+    const double scale = manifest.quantile_scales(q);
+    if (!(scale >= kMinQuantileScale && scale <= kMaxQuantileScale)) {
+      return absl::DataLossError(absl::StrCat(
+          "manifest quantile_scales[", q, "]=", scale, " is outside [",
+          kMinQuantileScale, ", ", kMaxQuantileScale, "]"));
+    }
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 void ConfigureTorchThreads(int intra_op_threads) {
@@ -59,6 +81,7 @@ absl::StatusOr<std::unique_ptr<ForecastModel>> ForecastModel::Load(
     store::v1::Manifest manifest, const std::string& weights, int64_t version) {
   GC_RETURN_IF_ERROR(ResolveArchitecture(manifest.mutable_spec()));
   GC_RETURN_IF_ERROR(CheckScaling(manifest));
+  GC_RETURN_IF_ERROR(CheckQuantileScales(manifest));
 
   auto network = std::make_unique<Network>();
   try {
@@ -82,7 +105,9 @@ ForecastModel::ForecastModel(store::v1::Manifest manifest, int64_t version,
       shape_(ShapeOf(manifest_.spec())),
       scaling_(ScalingOf(manifest_)),
       holidays_(std::vector<int64_t>(manifest_.holidays().begin(),
-                                     manifest_.holidays().end())) {
+                                     manifest_.holidays().end())),
+      quantile_scales_(manifest_.quantile_scales().begin(),
+                       manifest_.quantile_scales().end()) {
   for (const auto& covariate : manifest_.spec().covariates()) {
     known_future_.push_back(covariate.known_future());
   }
@@ -191,7 +216,28 @@ absl::StatusOr<ForecastValues> ForecastModel::Unpack(const float* raw,
       }
     }
   }
+  CalibrateQuantiles(&values);
   return values;
+}
+
+void ForecastModel::CalibrateQuantiles(ForecastValues* values) const {
+  if (quantile_scales_.empty()) return;
+  const size_t levels = values->levels.size();
+  const int horizon = values->horizon;
+  std::vector<double> point_quantiles(levels);
+  for (int w = 0; w < values->count; ++w) {
+    double* window = values->quantiles.data() + w * levels * horizon;
+    for (int h = 0; h < horizon; ++h) {
+      for (size_t q = 0; q < levels; ++q) {
+        point_quantiles[q] = window[q * horizon + h];
+      }
+      ApplyQuantileScales(quantile_scales_, values->Point(w, h),
+                          point_quantiles.data());
+      for (size_t q = 0; q < levels; ++q) {
+        window[q * horizon + h] = point_quantiles[q];
+      }
+    }
+  }
 }
 
 absl::StatusOr<std::vector<double>> ForecastModel::Predict(

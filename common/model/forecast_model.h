@@ -104,6 +104,9 @@ class ForecastModel {
   // Turns the network's [count][1 + levels][horizon] output into load
   // units, refusing non-finite values.
   absl::StatusOr<ForecastValues> Unpack(const float* raw, int count) const;
+  // Rescales the quantiles by the manifest's quantile_scales, as the
+  // trainer evaluated them (see interval_calibration.h).
+  void CalibrateQuantiles(ForecastValues* values) const;
 
   store::v1::Manifest manifest_;
   int64_t version_;
@@ -112,6 +115,7 @@ class ForecastModel {
   std::vector<bool> known_future_;
   FeatureScaling scaling_;
   HolidayCalendar holidays_;
+  std::vector<double> quantile_scales_;
   int64_t parameter_bytes_ = 0;
 };
 

@@ -111,11 +111,16 @@ std::string DescribeMetrics(const v1::ErrorMetrics& metrics) {
 
 std::string DescribeEvaluationBriefly(const v1::Evaluation& evaluation) {
   if (evaluation.model().points() == 0) return "none";
-  return absl::StrCat(
+  std::string text = absl::StrCat(
       DescribeMetrics(evaluation.model()),
       "\nseasonal naive: ", DescribeMetrics(evaluation.seasonal_naive()),
       evaluation.beats_baseline() ? "\nbeats the baseline"
                                   : "\ndoes NOT beat the baseline");
+  const std::string bands = FormatBands(evaluation);
+  if (!bands.empty()) {
+    absl::StrAppend(&text, "\n", absl::StripSuffix(bands, "\n"));
+  }
+  return text;
 }
 
 std::string DescribeLineage(const v1::Lineage& lineage) {
@@ -335,6 +340,37 @@ std::string FormatJobTable(
   return table.Render();
 }
 
+namespace {
+
+// "x1.12", or "as trained" for a level the trainer did not rescale.
+std::string FormatScale(double scale) {
+  if (scale == 0 || scale == 1) return "as trained";
+  return absl::StrCat("x", FormatFixed(scale, 2));
+}
+
+}  // namespace
+
+// One line per band: how many actuals it held on the tail against how
+// many it should, and the calibration factors of its two levels.
+std::string FormatBands(const v1::Evaluation& evaluation) {
+  std::map<double, double> scale_of;
+  for (const v1::QuantileMetrics& level : evaluation.quantiles()) {
+    scale_of[level.quantile()] = level.calibration_scale();
+  }
+  std::string text;
+  for (const v1::IntervalMetrics& band : evaluation.intervals()) {
+    absl::StrAppend(&text, absl::StrCat(100 * band.nominal_coverage()),
+                    "% band (", absl::StrCat(band.lower_quantile()), " to ",
+                    absl::StrCat(band.upper_quantile()), ") held ",
+                    FormatFixed(100 * band.observed_coverage(), 1),
+                    "% of the actuals, mean width ",
+                    FormatNumber(band.mean_width()), "; calibration ",
+                    FormatScale(scale_of[band.lower_quantile()]), " / ",
+                    FormatScale(scale_of[band.upper_quantile()]), "\n");
+  }
+  return text;
+}
+
 std::string FormatEvaluation(const v1::Evaluation& evaluation) {
   const v1::ErrorMetrics& model = evaluation.model();
   const v1::ErrorMetrics& naive = evaluation.seasonal_naive();
@@ -365,6 +401,7 @@ std::string FormatEvaluation(const v1::Evaluation& evaluation) {
         change <= 0 ? "lower" : "HIGHER", " than seasonal naive's (season ",
         evaluation.season_points(), " points)\n");
   }
+  absl::StrAppend(&text, FormatBands(evaluation));
   return text;
 }
 

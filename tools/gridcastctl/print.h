@@ -34,6 +34,9 @@ std::string FormatJobTable(
 // The model beside the seasonal-naive baseline: MAE, RMSE and MAPE, the
 // scored tail, and by how much the model wins or loses.
 std::string FormatEvaluation(const v1::Evaluation& evaluation);
+// The quantile bands of an evaluation, a line each: nominal and observed
+// coverage, mean width, calibration factors. Empty without bands.
+std::string FormatBands(const v1::Evaluation& evaluation);
 
 std::string FormatModel(const v1::Model& model);
 std::string FormatModelTable(
