@@ -4,16 +4,19 @@
 #ifndef GRIDCAST_INFERENCE_INFERENCE_SERVER_H_
 #define GRIDCAST_INFERENCE_INFERENCE_SERVER_H_
 
+#include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "common/metrics/metrics.h"
 #include "common/server/server_runner.h"
 #include "common/store/model_store.h"
-#include "inference/echo_service.h"
 #include "inference/dynamic_batcher.h"
+#include "inference/echo_service.h"
 #include "inference/forecaster_service.h"
 #include "inference/model_registry.h"
 #include "inference/store_watcher.h"
@@ -44,6 +47,9 @@ struct InferenceServerOptions {
   ServerSecurityOptions security;
   // See GrpcServerOptions::drain_delay.
   absl::Duration drain_delay = absl::ZeroDuration();
+  // Test hook: runs on the load pool before each version is read, so that
+  // a test can hold a load. Null in production.
+  std::function<void(const std::string& model, int64_t version)> before_load;
 };
 
 class InferenceServer {
@@ -56,6 +62,8 @@ class InferenceServer {
   std::string address() const { return grpc_server_->LocalAddress(); }
   // 0 when there is no /metrics endpoint.
   int metrics_port() const { return grpc_server_->metrics_port(); }
+  // The plaintext health-only port; 0 when there is none.
+  int health_port() const { return grpc_server_->health_port(); }
   ModelRegistry* registry() { return registry_.get(); }
   StoreWatcher* watcher() { return watcher_.get(); }
   ForecasterServiceImpl* service() { return service_.get(); }
@@ -66,6 +74,12 @@ class InferenceServer {
 
  private:
   InferenceServer() = default;
+
+  // Health reports "" SERVING from the start (the process is up) but
+  // ForecasterService only from here on, once the watcher's first pass
+  // has listed every model and ended the loads it called for: until then
+  // a replica would answer UNAVAILABLE ("not loaded yet").
+  void BecomeReady(const StoreSync& sync, absl::Time started);
 
   std::unique_ptr<ModelStore> store_;
   std::unique_ptr<ModelRegistry> registry_;

@@ -37,9 +37,7 @@ class LoadCounter {
 
 }  // namespace
 
-absl::Status SmokeTest(const ForecastModel& model) {
-  return model.SmokeTest();
-}
+absl::Status SmokeTest(const ForecastModel& model) { return model.SmokeTest(); }
 
 absl::StatusOr<LoadedVersion> LoadVersionFromStore(const ModelStore& store,
                                                    const std::string& model,
@@ -60,8 +58,12 @@ absl::StatusOr<LoadedVersion> LoadVersionFromStore(const ModelStore& store,
 }
 
 StoreWatcher::StoreWatcher(const ModelStore* store, ModelRegistry* registry,
-                           StoreWatcherOptions options)
-    : store_(store), registry_(registry), options_(options) {
+                           StoreWatcherOptions options,
+                           StoreSyncCallback on_first_sync)
+    : store_(store),
+      registry_(registry),
+      options_(options),
+      on_first_sync_(std::move(on_first_sync)) {
   if (options_.start_thread) thread_ = std::thread([this] { Loop(); });
 }
 
@@ -77,6 +79,7 @@ void StoreWatcher::Loop() {
 }
 
 void StoreWatcher::PollOnce() {
+  const absl::Time started = absl::Now();
   absl::StatusOr<std::vector<std::string>> models = store_->ListModels();
   if (!models.ok()) {
     LogWarning("store_unreadable")
@@ -86,21 +89,34 @@ void StoreWatcher::PollOnce() {
   }
   // Loads of all models run on the pool at once; the poll ends when the
   // last of them has.
+  StoreSync sync;
+  sync.models = static_cast<int>(models->size());
   auto counter = std::make_shared<LoadCounter>();
   for (const std::string& model : *models) {
-    counter->Add(PollModel(model, [counter] { counter->Done(); }));
+    absl::StatusOr<int> loads =
+        PollModel(model, [counter] { counter->Done(); });
+    if (!loads.ok()) {
+      ++sync.unreadable_models;
+      continue;
+    }
+    counter->Add(*loads);
+    sync.loads += *loads;
   }
   counter->WaitForZero();
+  sync.duration = absl::Now() - started;
+
+  if (synced_.exchange(true)) return;
+  if (on_first_sync_) on_first_sync_(sync);
 }
 
-int StoreWatcher::PollModel(const std::string& model,
-                            const std::function<void()>& loaded) {
+absl::StatusOr<int> StoreWatcher::PollModel(
+    const std::string& model, const std::function<void()>& loaded) {
   absl::StatusOr<std::vector<int64_t>> versions = store_->ListVersions(model);
   if (!versions.ok()) {
     LogWarning("model_unreadable")
         .Field("model", model)
         .Field("reason", versions.status());
-    return 0;
+    return versions.status();
   }
   registry_->NoteModel(model);
 

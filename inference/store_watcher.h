@@ -8,7 +8,9 @@
 #ifndef GRIDCAST_INFERENCE_STORE_WATCHER_H_
 #define GRIDCAST_INFERENCE_STORE_WATCHER_H_
 
+#include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -22,6 +24,22 @@
 
 namespace gridcast {
 
+// The watcher's first full pass over the store: every model listed and
+// every load it called for ended, loaded or refused. A replica is ready
+// from then on.
+struct StoreSync {
+  // Models listed, and those whose versions could not be listed (logged as
+  // model_unreadable; they do not hold the pass up, lest one bad folder
+  // keep every replica unready).
+  int models = 0;
+  int unreadable_models = 0;
+  // Loads the pass started or joined and waited for.
+  int loads = 0;
+  // How long the pass took.
+  absl::Duration duration;
+};
+using StoreSyncCallback = std::function<void(const StoreSync&)>;
+
 struct StoreWatcherOptions {
   absl::Duration poll_interval = absl::Seconds(1);
   // When false no thread starts; tests call PollOnce() by hand.
@@ -30,8 +48,11 @@ struct StoreWatcherOptions {
 
 class StoreWatcher {
  public:
+  // `on_first_sync` (may be null) runs once, on the thread of the first
+  // PollOnce() that could list the store, when that poll ends.
   StoreWatcher(const ModelStore* store, ModelRegistry* registry,
-               StoreWatcherOptions options);
+               StoreWatcherOptions options,
+               StoreSyncCallback on_first_sync = nullptr);
   // Stops the polling thread.
   ~StoreWatcher();
 
@@ -40,13 +61,18 @@ class StoreWatcher {
   void PollOnce();
 
  private:
-  // Returns how many loads it started.
-  int PollModel(const std::string& model, const std::function<void()>& loaded);
+  // Returns how many loads it started, or why the model's versions cannot
+  // be listed (already logged).
+  absl::StatusOr<int> PollModel(const std::string& model,
+                                const std::function<void()>& loaded);
   void Loop();
 
   const ModelStore* const store_;
   ModelRegistry* const registry_;
   const StoreWatcherOptions options_;
+  const StoreSyncCallback on_first_sync_;
+  // Set by the first pass that could list the store.
+  std::atomic<bool> synced_{false};
   absl::Notification stop_;
   std::thread thread_;
 };
@@ -56,7 +82,6 @@ class StoreWatcher {
 absl::StatusOr<LoadedVersion> LoadVersionFromStore(const ModelStore& store,
                                                    const std::string& model,
                                                    int64_t version);
-
 
 // Runs one forecast on a window at the mean load and checks its shape and
 // that every value is finite.

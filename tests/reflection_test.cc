@@ -17,6 +17,8 @@
 #include "common/server/server_runner.h"
 #include "gridcast/v1/forecaster.grpc.pb.h"
 #include "tests/cluster.h"
+#include "tests/health_probe.h"
+#include "tests/test_support.h"
 
 namespace gridcast::testing {
 namespace {
@@ -89,28 +91,6 @@ std::vector<std::string> ListServicesByReflection(
   return names;
 }
 
-// grpc.health.v1.Health/Check; returns the status enum (1 is SERVING).
-int HealthStatus(const std::shared_ptr<grpc::Channel>& channel,
-                 const std::string& service) {
-  const grpc::internal::RpcMethod method("/grpc.health.v1.Health/Check",
-                                         grpc::internal::RpcMethod::NORMAL_RPC);
-  std::string request;
-  if (!service.empty()) {
-    request.push_back('\x0a');
-    request.push_back(static_cast<char>(service.size()));
-    request += service;
-  }
-  grpc::ClientContext context;
-  grpc::ByteBuffer reply;
-  const grpc::Status status =
-      grpc::internal::BlockingUnaryCall<grpc::ByteBuffer, grpc::ByteBuffer>(
-          channel.get(), method, &context, ToBuffer(request), &reply);
-  if (!status.ok()) return -static_cast<int>(status.error_code());
-  const std::string bytes = ToString(reply);
-  // Field 1, varint: 0x08 then the value; absent means UNKNOWN (0).
-  return bytes.size() >= 2 && bytes[0] == 0x08 ? bytes[1] : 0;
-}
-
 TEST_CASE("both servers list their services through reflection",
           "[e2e][reflection]") {
   Cluster cluster;
@@ -130,12 +110,18 @@ TEST_CASE("both servers list their services through reflection",
 TEST_CASE("health reports SERVING for the server and its service",
           "[e2e][health]") {
   Cluster cluster;
-  constexpr int kServing = 1;
-  CHECK(HealthStatus(cluster.trainer_channel(), "") == kServing);
+  CHECK(HealthStatus(cluster.trainer_channel(), "") == kHealthServing);
   CHECK(HealthStatus(cluster.trainer_channel(), "gridcast.v1.TrainerService") ==
-        kServing);
-  CHECK(HealthStatus(cluster.inference_channel(),
-                     "gridcast.v1.ForecasterService") == kServing);
+        kHealthServing);
+  CHECK(HealthStatus(cluster.inference_channel(), "") == kHealthServing);
+  // Inference's service only once its first pass over the store has ended
+  // (tests/readiness_test.cc).
+  CHECK(WaitFor(
+      [&] {
+        return HealthStatus(cluster.inference_channel(),
+                            "gridcast.v1.ForecasterService") == kHealthServing;
+      },
+      std::chrono::seconds(30)));
 }
 
 }  // namespace
@@ -160,8 +146,6 @@ grpc::StatusCode ForecastCallCode(
 
 TEST_CASE("the health-only port mirrors health and serves nothing else",
           "[health_port]") {
-  constexpr int kServing = 1;
-  constexpr int kNotServing = 2;
   // Every method unimplemented: only health matters here.
   v1::ForecasterService::Service forecaster;
   GrpcServerOptions options;
@@ -175,13 +159,14 @@ TEST_CASE("the health-only port mirrors health and serves nothing else",
   auto probe =
       grpc::CreateChannel(absl::StrCat("127.0.0.1:", (*server)->health_port()),
                           grpc::InsecureChannelCredentials());
-  CHECK(HealthStatus(probe, "") == kServing);
-  CHECK(HealthStatus(probe, "gridcast.v1.ForecasterService") == kServing);
+  CHECK(HealthStatus(probe, "") == kHealthServing);
+  CHECK(HealthStatus(probe, "gridcast.v1.ForecasterService") == kHealthServing);
   CHECK(ForecastCallCode(probe) == grpc::StatusCode::UNIMPLEMENTED);
 
   (*server)->SetServing(false);
-  CHECK(HealthStatus(probe, "") == kNotServing);
-  CHECK(HealthStatus(probe, "gridcast.v1.ForecasterService") == kNotServing);
+  CHECK(HealthStatus(probe, "") == kHealthNotServing);
+  CHECK(HealthStatus(probe, "gridcast.v1.ForecasterService") ==
+        kHealthNotServing);
 }
 
 TEST_CASE("a health port that cannot be bound fails the start",

@@ -1,9 +1,15 @@
 #include "tests/test_support.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <random>
+#include <sstream>
 #include <stdexcept>
 #include <thread>
 
@@ -22,6 +28,31 @@ TempDir::TempDir() {
 TempDir::~TempDir() {
   std::error_code ignored;
   std::filesystem::remove_all(path_, ignored);
+}
+
+StderrCapture::StderrCapture() : path_(dir_.path() + "/stderr") {
+  std::fflush(stderr);
+  saved_ = dup(STDERR_FILENO);
+  const int file = open(path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  if (saved_ < 0 || file < 0) {
+    throw std::runtime_error("cannot capture stderr in " + path_);
+  }
+  dup2(file, STDERR_FILENO);
+  close(file);
+}
+
+StderrCapture::~StderrCapture() {
+  std::fflush(stderr);
+  dup2(saved_, STDERR_FILENO);
+  close(saved_);
+}
+
+std::string StderrCapture::Text() const {
+  std::fflush(stderr);
+  std::ifstream file(path_);
+  std::stringstream text;
+  text << file.rdbuf();
+  return text.str();
 }
 
 bool WaitFor(const std::function<bool()>& condition,

@@ -26,6 +26,24 @@ class TempDir {
   std::string path_;
 };
 
+// Everything this process writes to stderr (where logs go) while it
+// lives, kept in a scratch file.
+class StderrCapture {
+ public:
+  StderrCapture();
+  StderrCapture(const StderrCapture&) = delete;
+  StderrCapture& operator=(const StderrCapture&) = delete;
+  ~StderrCapture();
+
+  // What was written so far.
+  std::string Text() const;
+
+ private:
+  TempDir dir_;
+  std::string path_;
+  int saved_ = -1;
+};
+
 // Polls `condition` every few milliseconds until it holds (true) or the
 // timeout passes (false).
 bool WaitFor(const std::function<bool()>& condition,

@@ -60,7 +60,7 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
 
   auto result = std::unique_ptr<GrpcServer>(
       new GrpcServer(std::move(server), port, options.health_service_names,
-                     options.drain_delay));
+                     options.drain_delay, !options.services_wait_until_ready));
   result->metrics_server_ = std::move(metrics_server);
   if (!options.health_listen_address.empty()) {
     absl::StatusOr<std::unique_ptr<HealthPort>> health_port =
@@ -77,11 +77,12 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
 
 GrpcServer::GrpcServer(std::unique_ptr<grpc::Server> server, int port,
                        std::vector<std::string> health_names,
-                       absl::Duration drain_delay)
+                       absl::Duration drain_delay, bool services_ready)
     : server_(std::move(server)),
       port_(port),
       health_names_(std::move(health_names)),
-      drain_delay_(drain_delay) {}
+      drain_delay_(drain_delay),
+      services_ready_(services_ready) {}
 
 GrpcServer::~GrpcServer() { Shutdown(absl::ZeroDuration()); }
 
@@ -94,24 +95,50 @@ int GrpcServer::metrics_port() const {
 }
 
 void GrpcServer::SetServing(bool serving) {
+  absl::MutexLock lock(&health_mu_);
+  serving_ = serving;
+  PublishHealthLocked();
+}
+
+bool GrpcServer::MarkServicesReady() {
+  absl::MutexLock lock(&health_mu_);
+  if (draining_) return false;
+  services_ready_ = true;
+  PublishHealthLocked();
+  return serving_;
+}
+
+void GrpcServer::PublishHealthLocked() {
+  const bool serving = serving_ && !draining_;
+  ReportHealth("", serving);
+  for (const std::string& name : health_names_) {
+    ReportHealth(name, serving && services_ready_);
+  }
+}
+
+void GrpcServer::ReportHealth(const std::string& service, bool serving) {
   grpc::HealthCheckServiceInterface* health = server_->GetHealthCheckService();
-  if (health == nullptr) return;
-  health->SetServingStatus(serving);
-  for (const std::string& name : health_names_) {
-    health->SetServingStatus(name, serving);
+  if (health != nullptr) {
+    if (service.empty()) {
+      health->SetServingStatus(serving);
+    } else {
+      health->SetServingStatus(service, serving);
+    }
   }
-  if (health_port_ == nullptr) return;
-  health_port_->SetServingStatus("", serving);
-  for (const std::string& name : health_names_) {
-    health_port_->SetServingStatus(name, serving);
-  }
+  if (health_port_ != nullptr) health_port_->SetServingStatus(service, serving);
 }
 
 void GrpcServer::Shutdown(absl::Duration grace) {
   if (shut_down_) return;
   shut_down_ = true;
 
-  SetServing(false);
+  {
+    // For good: a service that becomes ready during the drain must not
+    // report SERVING again.
+    absl::MutexLock lock(&health_mu_);
+    draining_ = true;
+    PublishHealthLocked();
+  }
   if (grace > absl::ZeroDuration() && drain_delay_ > absl::ZeroDuration()) {
     // Not a synchronisation: the time that clients need to hear of
     // NOT_SERVING, which this process cannot observe.

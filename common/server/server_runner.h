@@ -11,8 +11,10 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/metrics/grpc_metrics.h"
 #include "common/metrics/http_server.h"
@@ -29,6 +31,11 @@ struct GrpcServerOptions {
   // Names of the services to report in grpc.health.v1.Health, beside the
   // overall "" entry.
   std::vector<std::string> health_service_names;
+  // When true, the named services report NOT_SERVING until
+  // MarkServicesReady(), while "" reports SERVING from the start: "" then
+  // says the process is up (liveness), a service name that it can answer
+  // calls (readiness), as for an inference replica still loading models.
+  bool services_wait_until_ready = false;
   // Where to serve GET /metrics (host:port, port 0 picks one); "" for no
   // metrics endpoint. Calls are counted either way.
   std::string metrics_listen_address;
@@ -70,8 +77,15 @@ class GrpcServer {
   // The port of the /metrics endpoint, 0 when there is none.
   int metrics_port() const;
 
-  // Reports SERVING or NOT_SERVING for "" and every named service.
+  // Reports SERVING or NOT_SERVING for "" and every named service (a
+  // service still waiting until ready stays NOT_SERVING). Once Shutdown()
+  // has begun, everything stays NOT_SERVING. Safe from any thread.
   void SetServing(bool serving);
+
+  // The named services can answer calls from now on: they report SERVING
+  // whenever "" does. Returns whether they do now (false while not serving
+  // or draining). Idempotent; safe from any thread.
+  bool MarkServicesReady();
 
   // Drains: reports NOT_SERVING at once, waits drain_delay when `grace`
   // is not zero, then refuses new calls (clients see UNAVAILABLE and retry
@@ -87,7 +101,14 @@ class GrpcServer {
 
  private:
   GrpcServer(std::unique_ptr<grpc::Server> server, int port,
-             std::vector<std::string> health_names, absl::Duration drain_delay);
+             std::vector<std::string> health_names, absl::Duration drain_delay,
+             bool services_ready);
+
+  // Writes the statuses that serving_, draining_ and services_ready_ call
+  // for into both health services.
+  void PublishHealthLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(health_mu_);
+  void ReportHealth(const std::string& service, bool serving)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(health_mu_);
 
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<metrics::MetricsHttpServer> metrics_server_;
@@ -96,6 +117,13 @@ class GrpcServer {
   std::unique_ptr<HealthPort> health_port_;
   const absl::Duration drain_delay_;
   bool shut_down_ = false;
+
+  // The watcher that marks services ready runs on a thread of its own,
+  // while a signal may start the drain.
+  absl::Mutex health_mu_;
+  bool serving_ ABSL_GUARDED_BY(health_mu_) = false;
+  bool draining_ ABSL_GUARDED_BY(health_mu_) = false;
+  bool services_ready_ ABSL_GUARDED_BY(health_mu_);
 };
 
 // Blocks SIGINT and SIGTERM in the calling thread and every thread it

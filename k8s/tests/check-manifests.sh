@@ -80,6 +80,11 @@ mutations=(
   's/readOnlyRootFilesystem: true/readOnlyRootFilesystem: false/'
   's/allowPrivilegeEscalation: false/allowPrivilegeEscalation: true/'
   '/- ALL/d'                                             # keeps capabilities
+  # Inference readiness or startup that does not wait for the first load,
+  # liveness that does.
+  '/readinessProbe:/,/service:/{/service: gridcast\.v1\.Forecaster/d}'
+  '/startupProbe:/,/service:/{/service: gridcast\.v1\.Forecaster/d}'
+  '/livenessProbe:/,/port:/s/^\( *\)port: 50052$/&\n\1service: gridcast.v1.ForecasterService/'
 )
 for mutation in "${mutations[@]}"; do
   sed "$mutation" "$work/base.yaml" > "$work/mutated.yaml"

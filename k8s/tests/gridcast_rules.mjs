@@ -5,6 +5,9 @@
 const TRAINER = "gridcast-trainer";
 const INFERENCE = "gridcast-inference";
 const STORE_MOUNT = "/var/lib/gridcast/store";
+// The health name an inference replica reports SERVING only once its first
+// load has ended; "" is SERVING as soon as the process listens.
+const INFERENCE_SERVICE = "gridcast.v1.ForecasterService";
 
 function find(objects, kind, name) {
   return objects.find((o) => o.kind === kind && o.metadata.name === name);
@@ -127,8 +130,27 @@ function checkTrainer(trainer, errors) {
   else if (mount.readOnly) errors.push(`${where}: the store must be writable`);
 }
 
+// Readiness and startup wait for the first load; liveness must not, or a
+// replica loading a large store would be restarted before it is done.
+function checkInferenceProbes(inference, errors) {
+  const container = inference.spec.template.spec.containers[0];
+  const at = `Deployment/${INFERENCE} container ${container.name}`;
+  const serviceOf = (probe) => ((container[probe] || {}).grpc || {}).service;
+  for (const probe of ["startupProbe", "readinessProbe"]) {
+    if (serviceOf(probe) !== INFERENCE_SERVICE) {
+      errors.push(`${at}: ${probe} must ask for service ` +
+                  `${INFERENCE_SERVICE}, not "${serviceOf(probe) || ""}"`);
+    }
+  }
+  if (serviceOf("livenessProbe")) {
+    errors.push(`${at}: livenessProbe must ask for the server ("") ` +
+                `rather than service ${serviceOf("livenessProbe")}`);
+  }
+}
+
 function checkInference(objects, inference, errors) {
   const where = `Deployment/${INFERENCE}`;
+  checkInferenceProbes(inference, errors);
   const rolling = (inference.spec.strategy || {}).rollingUpdate || {};
   if (inference.spec.strategy.type !== "RollingUpdate" ||
       rolling.maxUnavailable !== 0) {
