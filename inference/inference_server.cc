@@ -56,6 +56,10 @@ absl::StatusOr<std::unique_ptr<InferenceServer>> InferenceServer::Start(
        metrics::ModelFieldOf<v1::ForecastRequest>()},
       {"/gridcast.v1.ForecasterService/GetModel",
        metrics::ModelFieldOf<v1::GetModelRequest>()},
+      {"/gridcast.v1.ForecasterService/DetectAnomalies",
+       metrics::ModelFieldOf<v1::DetectAnomaliesRequest>()},
+      // ForecastBatch is left out: one call names many models, and a
+      // label per call cannot say which.
   };
   std::vector<grpc::Service*> services = {server->service_.get()};
   if (options.bench_echo) {

@@ -147,6 +147,19 @@ TEST_CASE("training, loading and forecasting move their metrics",
              "gridcast_inference_batch_size_count") == 2);
   CHECK(Grew(loading_after, forecast_after,
              "gridcast_inference_batch_size_bucket", {{"le", "1"}}) == 2);
+
+  // Anomaly scoring is counted by model too, whatever its answer.
+  v1::DetectAnomaliesRequest anomalies;
+  anomalies.set_model("feeder-m");
+  *anomalies.mutable_history() =
+      Cluster::MakeForecastRequest("feeder-m", kSyntheticStartTime, load, 168)
+          .history();
+  v1::DetectAnomaliesResponse scored;
+  grpc::ClientContext context;
+  cluster.forecaster_stub().DetectAnomalies(&context, anomalies, &scored);
+  const auto anomalies_after = MustScrape(inference_port);
+  CHECK(Grew(forecast_after, anomalies_after, kHandled,
+             {{"method", "DetectAnomalies"}, {"model", "feeder-m"}}) == 1);
 }
 
 TEST_CASE("a refused version is counted by its reason", "[metrics][e2e]") {
