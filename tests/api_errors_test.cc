@@ -1,7 +1,9 @@
 // Bad input through the real servers: each mistake gets its own status
 // code and a message naming the field and value, and nothing is stored.
 #include <cmath>
+#include <functional>
 #include <limits>
+#include <utility>
 
 #include <catch2/catch.hpp>
 
@@ -128,6 +130,49 @@ TEST_CASE("a training job for a missing dataset or with a bad spec is refused",
       &name_context, bad_name, &response);
   CHECK(name_status.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
   CHECK_THAT(name_status.error_message(), Contains("model="));
+}
+
+TEST_CASE("training options out of range are refused naming field and value",
+          "[e2e][errors]") {
+  Cluster cluster;
+  v1::UploadHistoryResponse uploaded;
+  REQUIRE(cluster
+              .Upload("feeder-6", kSyntheticStartTime,
+                      SyntheticHourlyLoad(10 * 7 * 24), &uploaded)
+              .ok());
+  const std::vector<
+      std::pair<std::function<void(v1::TrainingOptions*)>, std::string>>
+      cases = {
+          {[](auto* o) { o->set_learning_rate(2); }, "options.learning_rate=2"},
+          {[](auto* o) { o->set_learning_rate_decay(1.5); },
+           "options.learning_rate_decay=1.5"},
+          {[](auto* o) { o->set_learning_rate_decay(-0.5); },
+           "options.learning_rate_decay=-0.5"},
+          {[](auto* o) { o->set_batch_size(-4); }, "options.batch_size=-4"},
+          {[](auto* o) { o->set_max_epochs(20000); },
+           "options.max_epochs=20000"},
+          {[](auto* o) { o->set_test_fraction(0.7); },
+           "options.test_fraction=0.7"},
+      };
+  for (const auto& [change, expected] : cases) {
+    v1::CreateTrainingJobRequest job =
+        QuickJob("feeder-6", uploaded.dataset().id());
+    change(job.mutable_options());
+    v1::CreateTrainingJobResponse response;
+    grpc::ClientContext context;
+    const grpc::Status status =
+        cluster.trainer_stub().CreateTrainingJob(&context, job, &response);
+    INFO(expected);
+    CHECK(status.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+    CHECK_THAT(status.error_message(), Contains(expected));
+  }
+
+  // A decay inside the range trains.
+  v1::CreateTrainingJobRequest decaying =
+      QuickJob("feeder-6", uploaded.dataset().id());
+  decaying.mutable_options()->set_max_epochs(3);
+  decaying.mutable_options()->set_learning_rate_decay(0.5);
+  CHECK(cluster.TrainAndWait(decaying).state() == v1::JOB_STATE_SUCCEEDED);
 }
 
 grpc::Status CallForecast(Cluster& cluster, const v1::ForecastRequest& request,

@@ -210,6 +210,12 @@ double MeanLoss(ForecastNetworkImpl& network, const WindowTensors& data,
   return sum / count;
 }
 
+void SetLearningRate(torch::optim::Adam& optimizer, double rate) {
+  for (auto& group : optimizer.param_groups()) {
+    static_cast<torch::optim::AdamOptions&>(group.options()).lr(rate);
+  }
+}
+
 // Copies of every parameter, to restore the best epoch at the end.
 std::vector<torch::Tensor> Snapshot(ForecastNetworkImpl& network) {
   torch::NoGradGuard no_grad;
@@ -239,6 +245,9 @@ struct FitResult {
 // Adam with early stopping on the validation windows; leaves the network
 // holding the parameters of its best validation epoch. Only `trainable`
 // parameters move.
+//
+// The rate of an epoch follows from its number alone, so that a job
+// resumed from a checkpoint trains at the rate it would have.
 FitResult Fit(ForecastNetworkImpl& network,
               std::vector<torch::Tensor> trainable, const WindowTensors& train,
               const WindowTensors& validation, const torch::Tensor& levels,
@@ -264,6 +273,9 @@ FitResult Fit(ForecastNetworkImpl& network,
   for (int epoch = result.epochs_run + 1; epoch <= options.max_epochs();
        ++epoch) {
     const auto started = std::chrono::steady_clock::now();
+    SetLearningRate(optimizer,
+                    options.learning_rate() *
+                        std::pow(options.learning_rate_decay(), epoch - 1));
     network.train();
     const torch::Tensor order = torch::randperm(count, generator, torch::kLong);
     double loss_sum = 0;
@@ -569,6 +581,9 @@ absl::Status ResolveTrainingOptions(int64_t resolution_seconds,
   if (options->learning_rate() == 0) {
     options->set_learning_rate(kDefaultLearningRate);
   }
+  if (options->learning_rate_decay() == 0) {
+    options->set_learning_rate_decay(1.0);
+  }
   if (options->early_stopping_patience() == 0) {
     options->set_early_stopping_patience(kDefaultPatience);
   }
@@ -594,6 +609,9 @@ absl::Status ResolveTrainingOptions(int64_t resolution_seconds,
   GC_RETURN_IF_ERROR(
       CheckOption(o.learning_rate() > 0 && o.learning_rate() <= 1,
                   "learning_rate", o.learning_rate(), "must be in (0, 1]"));
+  GC_RETURN_IF_ERROR(CheckOption(
+      o.learning_rate_decay() > 0 && o.learning_rate_decay() <= 1,
+      "learning_rate_decay", o.learning_rate_decay(), "must be in (0, 1]"));
   GC_RETURN_IF_ERROR(
       CheckOption(o.early_stopping_patience() >= 1, "early_stopping_patience",
                   o.early_stopping_patience(), "must be at least 1"));

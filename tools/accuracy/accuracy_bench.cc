@@ -53,6 +53,9 @@ ABSL_FLAG(int64_t, seed, 42, "Seed of training and of injected anomalies");
 ABSL_FLAG(std::string, window_scaling, "instance",
           "Window scaling of the linear models: instance or none");
 ABSL_FLAG(double, learning_rate, 0.003, "Learning rate of the linear models");
+ABSL_FLAG(double, learning_rate_decay, 1.0,
+          "Per-epoch learning rate factor of the linear models");
+ABSL_FLAG(int, max_epochs, 20, "Epoch budget of the linear models");
 
 namespace gridcast::accuracy {
 namespace {
@@ -228,9 +231,10 @@ v1::CreateTrainingJobRequest LinearJob(const std::string& model,
     job.mutable_spec()->set_window_scaling(v1::WINDOW_SCALING_NONE);
   }
   v1::TrainingOptions* options = job.mutable_options();
-  options->set_max_epochs(20);
   options->set_batch_size(32);
   options->set_learning_rate(absl::GetFlag(FLAGS_learning_rate));
+  options->set_learning_rate_decay(absl::GetFlag(FLAGS_learning_rate_decay));
+  options->set_max_epochs(absl::GetFlag(FLAGS_max_epochs));
   options->set_early_stopping_patience(3);
   options->set_seed(absl::GetFlag(FLAGS_seed));
   // The benchmark scores every model itself; the gate is reported, not
