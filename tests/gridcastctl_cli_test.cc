@@ -451,12 +451,28 @@ TEST_CASE(
               "--covariate", "temperature_c", "--quiet"});
   REQUIRE(upload.exit_code == 0);
   const std::string dataset(absl::StripSuffix(upload.out, "\n"));
-  const CtlResult train =
-      RunCtl(cluster, dir,
-             {"train", "--model", "feeder-5", "--dataset", dataset, "--family",
-              "nlinear", "--window", "48", "--horizon", "24", "--covariate",
-              "temperature_c", "--quantiles", "0.05,0.5,0.95", "--epochs", "5",
-              "--allow-rejected"});
+  const CtlResult train = RunCtl(cluster, dir,
+                                 {"train",
+                                  "--model",
+                                  "feeder-5",
+                                  "--dataset",
+                                  dataset,
+                                  "--family",
+                                  "nlinear",
+                                  "--window",
+                                  "48",
+                                  "--horizon",
+                                  "24",
+                                  "--covariate",
+                                  "temperature_c",
+                                  "--quantiles",
+                                  "0.05,0.5,0.95",
+                                  "--epochs",
+                                  "5",
+                                  "--learning-rate-decay",
+                                  "0.7",
+                                  "--no-calendar",
+                                  "--allow-rejected"});
   INFO(train.err);
   REQUIRE(train.exit_code == 0);
   REQUIRE(RunCtl(cluster, dir,
@@ -464,6 +480,14 @@ TEST_CASE(
                   "--wait-timeout", "60"})
               .exit_code == 0);
 
+  SECTION("models get shows the network as the flags asked for it") {
+    const CtlResult shown = RunCtl(cluster, dir, {"models", "get", "feeder-5"});
+    REQUIRE(shown.exit_code == 0);
+    CHECK(absl::StrContains(shown.out,
+                            "nlinear, window 48, horizon 24, quantiles "
+                            "0.05,0.5,0.95, covariate temperature_c, no "
+                            "calendar"));
+  }
   SECTION("without the temperature forecast: a usage error naming it") {
     const CtlResult refused =
         RunCtl(cluster, dir,

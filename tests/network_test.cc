@@ -268,6 +268,49 @@ TEST_CASE("weights whose shapes differ from the manifest's spec are refused",
              Catch::Matchers::Contains("covariate_normalisation"));
 }
 
+TEST_CASE("a spec without calendar forecasts the same at any time of week",
+          "[network]") {
+  v1::ArchitectureSpec spec = Spec(24, 6, {16});
+  auto network = BuildNetwork(spec);
+  REQUIRE(network.ok());
+  at::Generator generator = MakeGenerator(3);
+  (*network)->ResetParameters(generator);
+  const std::string weights = *SerializeWeights(**network);
+
+  store::v1::Manifest with_calendar = testing::TinyManifest(spec, 3600);
+  store::v1::Manifest without = with_calendar;
+  without.mutable_spec()->set_skip_calendar(true);
+  std::vector<double> load(24);
+  for (int i = 0; i < 24; ++i) load[i] = 100 + 10 * std::sin(i);
+  const auto forecast = [&](const store::v1::Manifest& manifest,
+                            int64_t first_forecast_time) {
+    auto model = ForecastModel::Load(manifest, weights, 1);
+    REQUIRE(model.ok());
+    const ForecastWindow window{load.data(), {}, first_forecast_time};
+    auto values = (*model)->Predict({window});
+    REQUIRE(values.ok());
+    return values->point;
+  };
+  // Monday midnight against Thursday 15:00.
+  const int64_t later = kMonday + 3 * 86400 + 15 * 3600;
+  CHECK(forecast(without, kMonday) == forecast(without, later));
+  CHECK(forecast(with_calendar, kMonday) != forecast(with_calendar, later));
+
+  // The calendar channels are there, held at zero.
+  const FeatureShape shape = ShapeOf(without.spec());
+  CHECK_FALSE(shape.calendar);
+  std::vector<float> past(shape.past_size()), future(shape.future_size());
+  WindowSource source{load.data(), {}, later, 3600};
+  BuildWindowFeatures(shape, {}, source, ScalingOf(without), HolidayCalendar(),
+                      past.data(), future.data());
+  for (int t = 0; t < 24; ++t) {
+    for (int c = 1; c < shape.past_channels(); ++c) {
+      CHECK(past[t * shape.past_channels() + c] == 0.0f);
+    }
+  }
+  for (float value : future) CHECK(value == 0.0f);
+}
+
 TEST_CASE("a manifest's quantile scales rescale the served bands",
           "[network][calibration]") {
   v1::ArchitectureSpec spec = Spec(24, 6, {8});

@@ -37,6 +37,17 @@ void WriteCalendar(int64_t time, const HolidayCalendar& holidays, float* out) {
   out[4] = holidays.IsHoliday(time) ? 1.0f : 0.0f;
 }
 
+// A channel held at zero gives its weights no gradient: they keep their
+// initial values and add nothing, as if the input were not there.
+void WriteCalendarOrZeros(const FeatureShape& shape, int64_t time,
+                          const HolidayCalendar& holidays, float* out) {
+  if (shape.calendar) {
+    WriteCalendar(time, holidays, out);
+  } else {
+    std::fill(out, out + kCalendarChannels, 0.0f);
+  }
+}
+
 float Scale(double value, const store::v1::Normalisation& normalisation) {
   return static_cast<float>((value - normalisation.mean()) /
                             normalisation.stddev());
@@ -56,6 +67,7 @@ FeatureShape ShapeOf(const v1::ArchitectureSpec& spec) {
   for (const auto& covariate : spec.covariates()) {
     if (covariate.known_future()) ++shape.future_covariates;
   }
+  shape.calendar = !spec.skip_calendar();
   return shape;
 }
 
@@ -118,8 +130,8 @@ void BuildWindowFeatures(const FeatureShape& shape,
     for (int c = 0; c < shape.covariates; ++c) {
       row[1 + c] = Scale(source.covariates[c][t], scaling.covariates[c]);
     }
-    WriteCalendar(first_past_time + t * step, holidays,
-                  row + 1 + shape.covariates);
+    WriteCalendarOrZeros(shape, first_past_time + t * step, holidays,
+                         row + 1 + shape.covariates);
   }
 
   // Future: one row per horizon point.
@@ -132,8 +144,8 @@ void BuildWindowFeatures(const FeatureShape& shape,
       row[column++] = Scale(source.covariates[c][shape.input_window + h],
                             scaling.covariates[c]);
     }
-    WriteCalendar(source.first_forecast_time + h * step, holidays,
-                  row + column);
+    WriteCalendarOrZeros(shape, source.first_forecast_time + h * step, holidays,
+                         row + column);
   }
 }
 

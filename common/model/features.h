@@ -29,6 +29,8 @@ struct FeatureShape {
   // All covariates of the spec, and those of them with known futures.
   int covariates = 0;
   int future_covariates = 0;
+  // False for a spec with skip_calendar: the calendar channels are zero.
+  bool calendar = true;
 
   int past_channels() const { return 1 + covariates + kCalendarChannels; }
   int future_channels() const { return future_covariates + kCalendarChannels; }

@@ -56,6 +56,8 @@ ABSL_FLAG(double, learning_rate, 0.003, "Learning rate of the linear models");
 ABSL_FLAG(double, learning_rate_decay, 1.0,
           "Per-epoch learning rate factor of the linear models");
 ABSL_FLAG(int, max_epochs, 20, "Epoch budget of the linear models");
+ABSL_FLAG(bool, calendar, true,
+          "Whether the linear models read the calendar inputs");
 
 namespace gridcast::accuracy {
 namespace {
@@ -227,6 +229,7 @@ v1::CreateTrainingJobRequest LinearJob(const std::string& model,
   job.mutable_spec()->set_horizon(horizon);
   job.mutable_spec()->mutable_linear()->set_variant(
       v1::LinearSpec::VARIANT_LAST_VALUE);
+  job.mutable_spec()->set_skip_calendar(!absl::GetFlag(FLAGS_calendar));
   if (absl::GetFlag(FLAGS_window_scaling) == "none") {
     job.mutable_spec()->set_window_scaling(v1::WINDOW_SCALING_NONE);
   }

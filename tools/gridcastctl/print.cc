@@ -78,11 +78,15 @@ std::string DescribeList(
 }
 
 std::string DescribeOptions(const v1::TrainingOptions& options) {
-  return absl::StrCat("epochs ", OrDefault(options.max_epochs()), ", batch ",
-                      OrDefault(options.batch_size()), ", learning rate ",
-                      OrDefault(options.learning_rate()), ", patience ",
-                      OrDefault(options.early_stopping_patience()), ", seed ",
-                      OrDefault(options.seed()));
+  return absl::StrCat(
+      "epochs ", OrDefault(options.max_epochs()), ", batch ",
+      OrDefault(options.batch_size()), ", learning rate ",
+      OrDefault(options.learning_rate()),
+      options.learning_rate_decay() > 0 && options.learning_rate_decay() < 1
+          ? absl::StrCat(" (x", options.learning_rate_decay(), " per epoch)")
+          : "",
+      ", patience ", OrDefault(options.early_stopping_patience()), ", seed ",
+      OrDefault(options.seed()));
 }
 
 std::string DescribeModelRef(const v1::ModelRef& ref) {
@@ -254,6 +258,7 @@ std::string DescribeSpec(const v1::ArchitectureSpec& spec) {
         &text, covariate.known_future() ? ", covariate " : ", past covariate ",
         covariate.name());
   }
+  if (spec.skip_calendar()) absl::StrAppend(&text, ", no calendar");
   return text;
 }
 

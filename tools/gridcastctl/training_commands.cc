@@ -26,6 +26,9 @@ std::vector<OptionSpec> TrainingOptionSpecs() {
       {"epochs", "N", "maximum passes over the training windows (default 50)"},
       {"batch-size", "N", "windows per gradient step (default 64)"},
       {"learning-rate", "RATE", "Adam's learning rate (default 0.001)"},
+      {"learning-rate-decay", "F",
+       "multiply the learning rate by F after every epoch, in (0, 1] "
+       "(default 1)"},
       {"patience", "N",
        "stop after N epochs without a better validation loss (default 5)"},
       {"seed", "N", "seed of initialisation and shuffling (default 42)"},
@@ -60,6 +63,8 @@ absl::StatusOr<v1::TrainingOptions> ParseTrainingOptions(
                       args.GetInt("batch-size", 64, 1, 1 << 20));
   GC_ASSIGN_OR_RETURN(const double learning_rate,
                       args.GetDouble("learning-rate", 0.001, 1e-12, 10));
+  GC_ASSIGN_OR_RETURN(const double learning_rate_decay,
+                      args.GetDouble("learning-rate-decay", 1, 1e-6, 1));
   GC_ASSIGN_OR_RETURN(const int64_t patience,
                       args.GetInt("patience", 5, 1, 100'000));
   // 0 means "the default" in the API, so a seed starts at 1.
@@ -75,6 +80,7 @@ absl::StatusOr<v1::TrainingOptions> ParseTrainingOptions(
   options.set_max_epochs(static_cast<int32_t>(epochs));
   options.set_batch_size(static_cast<int32_t>(batch_size));
   options.set_learning_rate(learning_rate);
+  options.set_learning_rate_decay(learning_rate_decay);
   options.set_early_stopping_patience(static_cast<int32_t>(patience));
   options.set_seed(seed);
   options.set_test_fraction(test_fraction);
@@ -142,6 +148,7 @@ absl::StatusOr<v1::ArchitectureSpec> ParseArchitecture(const ParsedArgs& args) {
   spec.set_horizon(static_cast<int32_t>(horizon));
   GC_RETURN_IF_ERROR(ParseNetwork(args, &spec));
   for (double level : quantiles) spec.add_quantiles(level);
+  spec.set_skip_calendar(args.Has("no-calendar"));
   for (const std::string& name : GetRepeatedList(args, "covariate")) {
     v1::CovariateSpec* covariate = spec.add_covariates();
     covariate->set_name(name);
@@ -407,6 +414,7 @@ CommandSpec TrainSpec() {
            /*repeatable=*/true},
           {"quantiles", "Q,Q,...",
            "quantile levels to forecast as bands, such as 0.1,0.9"},
+          {"no-calendar", "", "leave out the hour, weekday and holiday inputs"},
       })};
 }
 
