@@ -50,14 +50,17 @@ ABSL_FLAG(std::string, plot_csv, "",
 ABSL_FLAG(std::string, plot_svg, "",
           "Where to draw the test week of the plot experiment (SVG)");
 ABSL_FLAG(int64_t, seed, 42, "Seed of training and of injected anomalies");
-ABSL_FLAG(std::string, window_scaling, "instance",
-          "Window scaling of the linear models: instance or none");
-ABSL_FLAG(double, learning_rate, 0.003, "Learning rate of the linear models");
-ABSL_FLAG(double, learning_rate_decay, 1.0,
-          "Per-epoch learning rate factor of the linear models");
-ABSL_FLAG(int, max_epochs, 20, "Epoch budget of the linear models");
-ABSL_FLAG(bool, calendar, true,
-          "Whether the linear models read the calendar inputs");
+// Table 1 follows the published NLinear recipe by default: no calendar,
+// no window scaling, Adam at 0.005 halved every epoch, at most 10 epochs.
+// The band and anomaly experiments use gridcast's own recipe (LinearJob).
+ABSL_FLAG(std::string, window_scaling, "none",
+          "Window scaling of the table 1 models: instance or none");
+ABSL_FLAG(double, learning_rate, 0.005, "Learning rate of the table 1 models");
+ABSL_FLAG(double, learning_rate_decay, 0.5,
+          "Per-epoch learning rate factor of the table 1 models");
+ABSL_FLAG(int, max_epochs, 10, "Epoch budget of the table 1 models");
+ABSL_FLAG(bool, calendar, false,
+          "Whether the table 1 models read the calendar inputs");
 
 namespace gridcast::accuracy {
 namespace {
@@ -219,6 +222,8 @@ void UseProtocolSplit(v1::TrainingOptions* options) {
   options->set_test_fraction(static_cast<double>(kTestRows) / kUsedRows);
 }
 
+// NLinear with gridcast's own recipe: instance scaling and the calendar,
+// Adam at 0.003, at most 20 epochs, batch 32, patience 3.
 v1::CreateTrainingJobRequest LinearJob(const std::string& model,
                                        const std::string& dataset,
                                        int horizon) {
@@ -229,21 +234,32 @@ v1::CreateTrainingJobRequest LinearJob(const std::string& model,
   job.mutable_spec()->set_horizon(horizon);
   job.mutable_spec()->mutable_linear()->set_variant(
       v1::LinearSpec::VARIANT_LAST_VALUE);
-  job.mutable_spec()->set_skip_calendar(!absl::GetFlag(FLAGS_calendar));
-  if (absl::GetFlag(FLAGS_window_scaling) == "none") {
-    job.mutable_spec()->set_window_scaling(v1::WINDOW_SCALING_NONE);
-  }
   v1::TrainingOptions* options = job.mutable_options();
   options->set_batch_size(32);
-  options->set_learning_rate(absl::GetFlag(FLAGS_learning_rate));
-  options->set_learning_rate_decay(absl::GetFlag(FLAGS_learning_rate_decay));
-  options->set_max_epochs(absl::GetFlag(FLAGS_max_epochs));
+  options->set_learning_rate(0.003);
+  options->set_max_epochs(20);
   options->set_early_stopping_patience(3);
   options->set_seed(absl::GetFlag(FLAGS_seed));
   // The benchmark scores every model itself; the gate is reported, not
   // enforced.
   options->set_skip_quality_gate(true);
   UseProtocolSplit(options);
+  return job;
+}
+
+// LinearJob with the recipe of table 1, from the flags.
+v1::CreateTrainingJobRequest TableOneJob(const std::string& model,
+                                         const std::string& dataset,
+                                         int horizon) {
+  v1::CreateTrainingJobRequest job = LinearJob(model, dataset, horizon);
+  job.mutable_spec()->set_skip_calendar(!absl::GetFlag(FLAGS_calendar));
+  if (absl::GetFlag(FLAGS_window_scaling) == "none") {
+    job.mutable_spec()->set_window_scaling(v1::WINDOW_SCALING_NONE);
+  }
+  v1::TrainingOptions* options = job.mutable_options();
+  options->set_learning_rate(absl::GetFlag(FLAGS_learning_rate));
+  options->set_learning_rate_decay(absl::GetFlag(FLAGS_learning_rate_decay));
+  options->set_max_epochs(absl::GetFlag(FLAGS_max_epochs));
   return job;
 }
 
@@ -345,7 +361,7 @@ void RunProtocolTable(Servers& servers, const Etth1& data, bool multivariate) {
   for (int horizon : Horizons()) {
     const std::string model =
         absl::StrCat(multivariate ? "etth1-ms-" : "etth1-s-", horizon);
-    v1::CreateTrainingJobRequest job = LinearJob(model, dataset, horizon);
+    v1::CreateTrainingJobRequest job = TableOneJob(model, dataset, horizon);
     for (const std::string& name : covariates) {
       job.mutable_spec()->add_covariates()->set_name(name);
     }
