@@ -284,6 +284,9 @@ absl::Status DetectAnomalies(const ForecastModel& model,
   const v1::TimeSeries& history = request.history();
   GC_RETURN_IF_ERROR(ValidateRegularHistory(history, model.resolution_seconds(),
                                             "history", /*allow_missing=*/true));
+  // A load of -2.6e256 once passed here and came out of the network as an
+  // INTERNAL "non-finite value" (found by anomaly_request_fuzz).
+  GC_RETURN_IF_ERROR(CheckHistoryRange(model, history));
   GC_ASSIGN_OR_RETURN(const DetectionSettings settings,
                       ResolveSettings(model, request));
   const int points = history.values_size();

@@ -112,6 +112,18 @@ absl::StatusOr<std::vector<const double*>> MatchCovariates(
   return matched;
 }
 
+absl::Status CheckHistoryRange(const ForecastModel& model,
+                               const v1::TimeSeries& history) {
+  const auto& load_scale = model.manifest().normalisation();
+  for (int i = 0; i < history.values_size(); ++i) {
+    const double value = history.values(i);
+    if (std::isnan(value) || InModelRange(value, load_scale)) continue;
+    return OutOfModelRange(absl::StrFormat("history.values[%d]", i), value,
+                           load_scale, model);
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::vector<int>> SelectLevels(
     const ForecastModel& model,
     const google::protobuf::RepeatedField<double>& requested,
@@ -169,12 +181,7 @@ absl::Status ComputeForecast(const ForecastModel& model,
         absl::StrFormat("history has %d points but model %s reads the last %d",
                         points, request.model(), window));
   }
-  const auto& load_scale = model.manifest().normalisation();
-  for (int i = 0; i < points; ++i) {
-    if (InModelRange(history.values(i), load_scale)) continue;
-    return OutOfModelRange(absl::StrFormat("history.values[%d]", i),
-                           history.values(i), load_scale, model);
-  }
+  GC_RETURN_IF_ERROR(CheckHistoryRange(model, history));
   GC_ASSIGN_OR_RETURN(
       const std::vector<const double*> covariates,
       MatchCovariates(model, request.covariates(), points, model.horizon()));

@@ -25,6 +25,13 @@ absl::StatusOr<std::vector<const double*>> MatchCovariates(
     const ForecastModel& model, const CovariateList& covariates,
     int history_points, int future_points);
 
+// Every value of the history within a million standard deviations of the
+// model's training mean, as MatchCovariates checks covariates; NaN passes
+// (DetectAnomalies reads it as missing data, Forecast refuses it before).
+// INVALID_ARGUMENT names the first value out of range.
+absl::Status CheckHistoryRange(const ForecastModel& model,
+                               const v1::TimeSeries& history);
+
 // Indices into the model's quantile levels of the requested ones; all of
 // them when none is requested. INVALID_ARGUMENT for a level the model was
 // not trained for, listing those it has.

@@ -54,6 +54,25 @@ inline std::vector<absl::string_view> SplitRecords(const uint8_t* data,
   return records;
 }
 
+// Parses a request from fuzzer bytes and runs it; then `check`s the answer,
+// or that the refusal is the client's: whatever a client sends is its
+// fault or a refusal, never INTERNAL (that would page the on-call engineer
+// for it), and its message is UTF-8.
+template <typename Request, typename Response, typename Run, typename Check>
+void FuzzRequest(const uint8_t* data, size_t size, Run run, Check check) {
+  Request request;
+  if (!request.ParseFromArray(data, static_cast<int>(size))) return;
+  Response response;
+  const absl::Status status = run(request, &response);
+  if (!status.ok()) {
+    Require(status.code() != absl::StatusCode::kInternal,
+            "a request is never an INTERNAL error", status.ToString());
+    RequireUtf8Message(status);
+    return;
+  }
+  check(request, response);
+}
+
 }  // namespace gridcast::fuzz
 
 #endif  // GRIDCAST_TESTS_FUZZ_FUZZ_SUPPORT_H_

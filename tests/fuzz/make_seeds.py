@@ -119,11 +119,47 @@ def forecast_seeds(forecaster_pb2):
     write("forecast_request_fuzz", "short_future", request(future=2))
 
 
+def anomaly_seeds(forecaster_pb2):
+    """Requests for the tiny model: 24 points of context, then 12 scored."""
+    def request(values, score_points=0, band=(0, 0), flat_line_points=0,
+                min_score=0):
+        message = forecaster_pb2.DetectAnomaliesRequest(
+            model="feeder-1", score_points=score_points,
+            lower_quantile=band[0], upper_quantile=band[1],
+            flat_line_points=flat_line_points, min_score=min_score)
+        message.history.timestamps.extend(
+            MONDAY + i * HOUR for i in range(len(values)))
+        message.history.values.extend(values)
+        temperature = message.covariates.add()
+        temperature.name = "temperature"
+        temperature.values.extend(15 + math.cos(i) for i in range(len(values)))
+        wind = message.covariates.add()
+        wind.name = "wind"
+        wind.values.extend([4.0] * len(values))
+        return message.SerializeToString()
+
+    normal = [100 + 10 * math.sin(i / 3) for i in range(36)]
+    write("anomaly_request_fuzz", "normal", request(normal))
+    spike = list(normal)
+    spike[30] = 400
+    write("anomaly_request_fuzz", "spike_and_drop",
+          request(spike[:32] + [0] + spike[33:], min_score=0.2))
+    stuck = normal[:28] + [normal[27]] * 8
+    write("anomaly_request_fuzz", "stuck_meter",
+          request(stuck, flat_line_points=5))
+    missing = list(normal)
+    missing[5] = missing[29] = math.nan
+    write("anomaly_request_fuzz", "missing", request(missing))
+    write("anomaly_request_fuzz", "last_eight_named_band",
+          request(normal, score_points=8, band=(0.1, 0.9)))
+
+
 def main():
     with tempfile.TemporaryDirectory() as out_dir:
         forecaster_pb2, trainer_pb2 = load_protos(out_dir)
         upload_seeds(trainer_pb2)
         forecast_seeds(forecaster_pb2)
+        anomaly_seeds(forecaster_pb2)
 
 
 if __name__ == "__main__":
