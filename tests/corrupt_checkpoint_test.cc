@@ -21,6 +21,7 @@
 #include "common/store/sha256.h"
 #include "common/store/store_json.h"
 #include "tests/cluster.h"
+#include "tests/health_probe.h"
 #include "tests/test_support.h"
 
 namespace gridcast::testing {
@@ -30,53 +31,6 @@ using Catch::Matchers::Contains;
 namespace fs = std::filesystem;
 
 constexpr char kModel[] = "feeder-66";
-constexpr int kServing = 1;
-
-// grpc.health.v1.Health/Check on raw bytes (Debian ships no health stub):
-// the answer's status, 1 for SERVING; minus the gRPC code on error.
-int Health(const std::shared_ptr<grpc::Channel>& channel,
-           const std::string& service) {
-  const grpc::internal::RpcMethod method("/grpc.health.v1.Health/Check",
-                                         grpc::internal::RpcMethod::NORMAL_RPC);
-  std::string request;
-  if (!service.empty()) {
-    request =
-        absl::StrCat("\x0a", std::string(1, char(service.size())), service);
-  }
-  grpc::Slice slice(request);
-  grpc::ByteBuffer reply;
-  grpc::ClientContext context;
-  const grpc::Status status =
-      grpc::internal::BlockingUnaryCall<grpc::ByteBuffer, grpc::ByteBuffer>(
-          channel.get(), method, &context, grpc::ByteBuffer(&slice, 1), &reply);
-  if (!status.ok()) return -static_cast<int>(status.error_code());
-  std::vector<grpc::Slice> slices;
-  REQUIRE(reply.Dump(&slices).ok());
-  std::string bytes;
-  for (const auto& s : slices) {
-    bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
-  }
-  return bytes.size() >= 2 && bytes[0] == 0x08 ? bytes[1] : 0;
-}
-
-// Runs `action` with this process's stderr going to a file; returns what
-// was written.
-std::string CaptureStderr(const std::function<void()>& action) {
-  TempDir dir;
-  const std::string path = dir.path() + "/stderr";
-  std::fflush(stderr);
-  const int saved = dup(STDERR_FILENO);
-  const int file = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  REQUIRE(saved >= 0);
-  REQUIRE(file >= 0);
-  dup2(file, STDERR_FILENO);
-  action();
-  std::fflush(stderr);
-  dup2(saved, STDERR_FILENO);
-  close(saved);
-  close(file);
-  return *ReadFileToString(path);
-}
 
 // A version directory the test fills by hand.
 struct Damage {
@@ -208,13 +162,16 @@ struct ServedCluster {
   // `reason` while version 1 goes on serving.
   void RequireRefused(int64_t version, const std::string& reason,
                       const std::function<void()>& around_poll = nullptr) {
-    const std::string log = CaptureStderr([&] {
+    std::string log;
+    {
+      StderrCapture capture;
       if (around_poll) {
         around_poll();
       } else {
         cluster.inference().watcher()->PollOnce();
       }
-    });
+      log = capture.Text();
+    }
     CHECK_THAT(log,
                Contains("event=version_refused model=" + std::string(kModel) +
                         " version=" + std::to_string(version)));
@@ -244,9 +201,9 @@ struct ServedCluster {
         &response);
     CHECK(status.ok());
     CHECK(response.version() == 1);
-    CHECK(Health(cluster.inference_channel(), "") == kServing);
-    CHECK(Health(cluster.inference_channel(),
-                 "gridcast.v1.ForecasterService") == kServing);
+    CHECK(HealthStatus(cluster.inference_channel(), "") == kHealthServing);
+    CHECK(HealthStatus(cluster.inference_channel(),
+                       "gridcast.v1.ForecasterService") == kHealthServing);
   }
 };
 

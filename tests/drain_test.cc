@@ -16,12 +16,14 @@
 #include <grpcpp/impl/codegen/sync_stream.h>
 #include <catch2/catch.hpp>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
 #include "common/store/files.h"
 #include "tests/cluster.h"
+#include "tests/health_probe.h"
 #include "tests/test_support.h"
 
 extern char** environ;
@@ -99,41 +101,16 @@ class HealthWatch {
   std::unique_ptr<grpc::ClientReader<grpc::ByteBuffer>> reader_;
 };
 
-// Everything written to stderr (where logs go) while it lives.
-class StderrCapture {
- public:
-  explicit StderrCapture(const std::string& path) {
-    std::fflush(stderr);
-    saved_ = dup(2);
-    const int file = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    dup2(file, 2);
-    close(file);
-  }
-  ~StderrCapture() {
-    std::fflush(stderr);
-    dup2(saved_, 2);
-    close(saved_);
-    SetMinLogLevel(LogLevel::kInfo);
-  }
-
- private:
-  int saved_ = -1;
-};
-
-constexpr int kServing = 1;
-constexpr int kNotServing = 2;
-
 TEST_CASE(
     "a draining trainer finishes an upload in flight and refuses new "
     "calls",
     "[drain]") {
-  TempDir scratch;
-  const std::string log_path = scratch.path() + "/stderr.log";
   SetMinLogLevel(LogLevel::kDebug);
-  StderrCapture log(log_path);
+  const absl::Cleanup default_level = [] { SetMinLogLevel(LogLevel::kInfo); };
+  StderrCapture log;
   Cluster cluster;
   HealthWatch health(cluster.trainer_channel());
-  REQUIRE(health.Next() == kServing);
+  REQUIRE(health.Next() == kHealthServing);
 
   const std::vector<double> load = SyntheticHourlyLoad(2000);
   grpc::ClientContext context;
@@ -152,10 +129,7 @@ TEST_CASE(
   // the instant of the shutdown is reset before it runs (see
   // docs/reliability.md), and this test is about a call already accepted.
   REQUIRE(WaitFor(
-      [&] {
-        return absl::StrContains(ReadFileToString(log_path).value_or(""),
-                                 "event=upload_started");
-      },
+      [&] { return absl::StrContains(log.Text(), "event=upload_started"); },
       std::chrono::seconds(30)));
 
   std::thread drain([&] { cluster.trainer().Shutdown(absl::Seconds(60)); });
@@ -163,7 +137,7 @@ TEST_CASE(
   // Health says so at once, and a new call is refused. A probe that meets
   // the instant of the shutdown may be reset instead (see
   // docs/reliability.md), so each has a deadline and another follows.
-  CHECK(health.Next() == kNotServing);
+  CHECK(health.Next() == kHealthNotServing);
   health.Cancel();
   std::vector<grpc::StatusCode> probes;
   CHECK(WaitFor(

@@ -157,33 +157,6 @@ std::string StandardTokens() {
                       kAdminToken, " admin operator\n");
 }
 
-// Everything written to stderr (where logs go) while it lives.
-class StderrCapture {
- public:
-  explicit StderrCapture(std::string path) : path_(std::move(path)) {
-    std::fflush(stderr);
-    saved_ = dup(2);
-    const int file = open(path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    dup2(file, 2);
-    close(file);
-  }
-  ~StderrCapture() { Stop(); }
-
-  std::string Stop() {
-    if (saved_ >= 0) {
-      std::fflush(stderr);
-      dup2(saved_, 2);
-      close(saved_);
-      saved_ = -1;
-    }
-    return ReadFileToString(path_).value_or("");
-  }
-
- private:
-  std::string path_;
-  int saved_ = -1;
-};
-
 TEST_CASE("TLS: a client trusting the CA is served, a plaintext one is not",
           "[security]") {
   TestCertificates certs;
@@ -242,7 +215,7 @@ TEST_CASE(
   ServerSecurityOptions security = Tls(certs);
   security.tokens_file = tokens_file;
 
-  StderrCapture log(certs["stderr.log"]);
+  StderrCapture log;
   auto cluster = SecureCluster(security);
   ClientSecurityOptions client;
   client.ca_file = certs["ca.pem"];
@@ -314,7 +287,7 @@ TEST_CASE(
 
   // Refusals are logged, with the method but without any token.
   cluster.reset();
-  const std::string logged = log.Stop();
+  const std::string logged = log.Text();
   CHECK_THAT(logged, Contains("event=tokens_loaded"));
   CHECK_THAT(logged, Contains("event=call_refused"));
   for (const char* token : {kUploadToken, kTrainToken, kForecastToken,
@@ -366,14 +339,12 @@ TEST_CASE("tokens: a changed tokens file takes effect without a restart",
         grpc::StatusCode::UNAUTHENTICATED);
 
   // A broken file keeps the tokens that were in force.
-  StderrCapture log(certs["stderr.log"]);
+  StderrCapture log;
   WriteTokens(tokens_file, "half-written-file\n");
   CHECK(WaitFor(
       [&] {
         ListModels(inference, Bearer(kUnknownToken));
-        return absl::StrContains(
-            ReadFileToString(certs["stderr.log"]).value_or(""),
-            "event=tokens_reload_failed");
+        return absl::StrContains(log.Text(), "event=tokens_reload_failed");
       },
       std::chrono::seconds(10)));
   CHECK(ListModels(inference, Bearer(kUnknownToken)).ok());
