@@ -10,7 +10,7 @@ namespace gridcast::testing {
 namespace {
 
 using loadgen::LoadOptions;
-using loadgen::RunClosedLoop;
+using loadgen::RunLoad;
 
 LoadOptions ShortRun(const std::string& target, const std::string& method) {
   LoadOptions options;
@@ -28,8 +28,7 @@ TEST_CASE("the load generator drives echo and forecast without errors",
   cluster_options.bench_echo = true;
   Cluster cluster(cluster_options);
 
-  const auto echo =
-      RunClosedLoop(ShortRun(cluster.inference().address(), "echo"));
+  const auto echo = RunLoad(ShortRun(cluster.inference().address(), "echo"));
   REQUIRE(echo.ok());
   CHECK(echo->ok_calls > 0);
   CHECK(echo->qps > 0);
@@ -52,7 +51,7 @@ TEST_CASE("the load generator drives echo and forecast without errors",
   LoadOptions forecast_options =
       ShortRun(cluster.inference().address(), "forecast");
   forecast_options.model = "bench-feeder";
-  const auto forecast = RunClosedLoop(forecast_options);
+  const auto forecast = RunLoad(forecast_options);
   REQUIRE(forecast.ok());
   CHECK(forecast->ok_calls > 0);
   CHECK(forecast->error_calls() == 0);
@@ -60,7 +59,7 @@ TEST_CASE("the load generator drives echo and forecast without errors",
   LoadOptions batch_options = ShortRun(cluster.inference().address(), "batch");
   batch_options.model = "bench-feeder";
   batch_options.batch_items = 20;
-  const auto batch = RunClosedLoop(batch_options);
+  const auto batch = RunLoad(batch_options);
   REQUIRE(batch.ok());
   CHECK(batch->ok_calls > 0);
   CHECK(batch->error_calls() == 0);
@@ -72,7 +71,7 @@ TEST_CASE("the load generator reports a target it cannot use",
   SECTION("an unloaded model fails the first call, not the run") {
     LoadOptions options = ShortRun(cluster.inference().address(), "forecast");
     options.model = "no-such-model";
-    const auto result = RunClosedLoop(options);
+    const auto result = RunLoad(options);
     CHECK(result.status().code() == absl::StatusCode::kUnavailable);
     CHECK_THAT(std::string(result.status().message()),
                Catch::Matchers::Contains("NOT_FOUND"));
@@ -81,21 +80,60 @@ TEST_CASE("the load generator reports a target it cannot use",
     LoadOptions options = ShortRun(cluster.inference().address(), "batch");
     options.model = "no-such-model";
     options.batch_items = 3;
-    const auto result = RunClosedLoop(options);
+    const auto result = RunLoad(options);
     CHECK(result.status().code() == absl::StatusCode::kUnavailable);
     CHECK_THAT(std::string(result.status().message()),
                Catch::Matchers::Contains("NOT_FOUND"));
   }
   SECTION("echo is off unless the server was started with it") {
     const auto result =
-        RunClosedLoop(ShortRun(cluster.inference().address(), "echo"));
+        RunLoad(ShortRun(cluster.inference().address(), "echo"));
     CHECK_THAT(std::string(result.status().message()),
                Catch::Matchers::Contains("UNIMPLEMENTED"));
   }
   SECTION("an unknown method is refused") {
-    CHECK(RunClosedLoop(ShortRun(cluster.inference().address(), "nope"))
+    CHECK(RunLoad(ShortRun(cluster.inference().address(), "nope"))
               .status()
               .code() == absl::StatusCode::kInvalidArgument);
+  }
+}
+
+TEST_CASE("the open loop sends its schedule, not what the server allows",
+          "[loadgen][e2e]") {
+  ClusterOptions cluster_options;
+  cluster_options.bench_echo = true;
+  Cluster cluster(cluster_options);
+
+  SECTION("a rate the server keeps up with: every scheduled call, on time") {
+    LoadOptions options = ShortRun(cluster.inference().address(), "echo");
+    options.concurrency = 64;
+    options.rate_qps = 200;
+    const auto result = RunLoad(options);
+    REQUIRE(result.ok());
+    // Due every 5 ms through the 1 s window: 200 calls, however fast the
+    // machine is, counted by when they were due.
+    CHECK(result->ok_calls >= 199);
+    CHECK(result->ok_calls <= 201);
+    CHECK(result->error_calls() == 0);
+    CHECK(result->offered_qps == 200);
+  }
+
+  SECTION("a rate beyond one slot: calls are late and counted so") {
+    LoadOptions options = ShortRun(cluster.inference().address(), "echo");
+    options.concurrency = 1;
+    options.rate_qps = 100000;  // a call every 10 us, one at a time
+    const auto result = RunLoad(options);
+    REQUIRE(result.ok());
+    CHECK(result->late_calls > 0);
+    CHECK(result->ok_calls + result->late_calls >= 50000);
+    CHECK(result->ok_calls < 100000);
+  }
+
+  SECTION("a negative rate is refused") {
+    LoadOptions options = ShortRun(cluster.inference().address(), "echo");
+    options.rate_qps = -5;
+    CHECK(RunLoad(options).status().code() ==
+          absl::StatusCode::kInvalidArgument);
   }
 }
 

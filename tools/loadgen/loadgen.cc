@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <thread>
 
 #include <grpcpp/grpcpp.h>
 
@@ -190,7 +191,7 @@ class BatchCaller final : public Caller {
   std::vector<v1::ForecastBatchResponse> responses_;
 };
 
-// The closed loop over one Caller.
+// The closed or the open loop over one Caller.
 class Loop {
  public:
   Loop(Caller* caller, const LoadOptions& options)
@@ -200,10 +201,14 @@ class Loop {
     start_ = Clock::now();
     measure_from_ = start_ + absl::ToChronoNanoseconds(options_.warmup);
     end_ = measure_from_ + absl::ToChronoNanoseconds(options_.duration);
-    outstanding_ = options_.concurrency;
-    for (int i = 0; i < options_.concurrency; ++i) StartCall(i);
+    if (options_.rate_qps > 0) {
+      RunOpen();
+    } else {
+      outstanding_ = options_.concurrency;
+      for (int i = 0; i < options_.concurrency; ++i) StartCall(i, Clock::now());
+    }
     std::unique_lock<std::mutex> lock(mu_);
-    idle_.wait(lock, [this] { return outstanding_ == 0; });
+    changed_.wait(lock, [this] { return outstanding_ == 0; });
   }
 
   LoadResult Result() const {
@@ -222,6 +227,8 @@ class Loop {
     result.ok_calls = static_cast<int64_t>(latencies.size());
     result.measured_seconds = absl::ToDoubleSeconds(options_.duration);
     result.qps = result.ok_calls / result.measured_seconds;
+    result.offered_qps = std::max(0.0, options_.rate_qps);
+    result.late_calls = late_calls_;
     result.p50_ms = Percentile(latencies, 0.50);
     result.p90_ms = Percentile(latencies, 0.90);
     result.p99_ms = Percentile(latencies, 0.99);
@@ -239,13 +246,49 @@ class Loop {
     std::map<grpc::StatusCode, int64_t> errors;
   };
 
-  void StartCall(int index) {
+  // The open loop's pacer: the k-th call is due at start + k / rate. It
+  // takes a free slot (waiting for one when all are busy, which makes the
+  // call late) and starts the call as of its due time, until the run's
+  // end.
+  void RunOpen() {
+    for (int i = options_.concurrency - 1; i >= 0; --i) free_.push_back(i);
+    const auto interval = std::chrono::duration_cast<Clock::duration>(
+        std::chrono::duration<double>(1.0 / options_.rate_qps));
+    for (int64_t k = 0;; ++k) {
+      const Clock::time_point due = start_ + k * interval;
+      if (due >= end_) break;
+      // Behind by more than the run: the calls still due are never sent,
+      // and count as late.
+      if (Clock::now() >= end_) {
+        const Clock::time_point from = std::max(due, measure_from_);
+        std::lock_guard<std::mutex> lock(mu_);
+        late_calls_ += (end_ - from + interval - Clock::duration(1)) / interval;
+        break;
+      }
+      std::this_thread::sleep_until(due);
+
+      int index = 0;
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        if (free_.empty()) {
+          if (due >= measure_from_) ++late_calls_;
+          changed_.wait(lock, [this] { return !free_.empty(); });
+        }
+        index = free_.back();
+        free_.pop_back();
+        ++outstanding_;
+      }
+      StartCall(index, due);
+    }
+  }
+
+  void StartCall(int index, Clock::time_point started) {
     Slot& slot = slots_[index];
     slot.context = std::make_unique<grpc::ClientContext>();
     slot.context->set_deadline(
         std::chrono::system_clock::now() +
         absl::ToChronoNanoseconds(options_.call_timeout));
-    slot.started = Clock::now();
+    slot.started = started;
     caller_->Start(
         index, slot.context.get(),
         [this, index](grpc::Status status) { Finished(index, status); });
@@ -254,7 +297,9 @@ class Loop {
   void Finished(int index, const grpc::Status& status) {
     const Clock::time_point now = Clock::now();
     Slot& slot = slots_[index];
-    if (now >= measure_from_ && now < end_) {
+    // A call counts in the window its schedule put it in (for the closed
+    // loop, where it started is where it was due).
+    if (slot.started >= measure_from_ && slot.started < end_) {
       if (status.ok()) {
         slot.latencies_ms.push_back(
             std::chrono::duration<double, std::milli>(now - slot.started)
@@ -263,12 +308,15 @@ class Loop {
         ++slot.errors[status.error_code()];
       }
     }
-    if (now < end_) {
-      StartCall(index);
+    const bool open = options_.rate_qps > 0;
+    if (!open && now < end_) {
+      StartCall(index, now);
       return;
     }
     std::lock_guard<std::mutex> lock(mu_);
-    if (--outstanding_ == 0) idle_.notify_all();
+    if (open) free_.push_back(index);
+    --outstanding_;
+    changed_.notify_all();
   }
 
   Caller* const caller_;
@@ -276,8 +324,11 @@ class Loop {
   std::vector<Slot> slots_;
   Clock::time_point start_, measure_from_, end_;
   std::mutex mu_;
-  std::condition_variable idle_;
+  // Signalled when a call ends: a slot is free, or the loop may be done.
+  std::condition_variable changed_;
   int outstanding_ = 0;
+  std::vector<int> free_;  // the open loop's idle slots
+  int64_t late_calls_ = 0;
 };
 
 // One call, waited for, so that a wrong target or an unloaded model is
@@ -320,10 +371,14 @@ double Percentile(const std::vector<double>& sorted, double q) {
   return sorted[index];
 }
 
-absl::StatusOr<LoadResult> RunClosedLoop(const LoadOptions& options) {
+absl::StatusOr<LoadResult> RunLoad(const LoadOptions& options) {
   if (options.concurrency < 1) {
     return absl::InvalidArgumentError(
         absl::StrCat("concurrency=", options.concurrency, " must be >= 1"));
+  }
+  if (!(options.rate_qps >= 0) || std::isinf(options.rate_qps)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "rate_qps=", options.rate_qps, " must be 0 (closed loop) or a rate"));
   }
   if (options.method == "batch" && options.batch_items < 1) {
     return absl::InvalidArgumentError(
@@ -362,20 +417,33 @@ absl::StatusOr<LoadResult> RunClosedLoop(const LoadOptions& options) {
   return loop.Result();
 }
 
+namespace {
+
+std::string ErrorsText(const LoadResult& r) {
+  std::vector<std::string> errors;
+  for (const auto& [code, count] : r.errors) {
+    errors.push_back(absl::StrCat(code, "=", count));
+  }
+  return errors.empty() ? "0" : absl::StrJoin(errors, ",");
+}
+
+}  // namespace
+
+// The open loop's columns come last, so that scripts reading the closed
+// loop's columns by position keep working.
 std::string FormatTable(const std::vector<LoadResult>& results) {
   std::string out = absl::StrFormat(
-      "%-9s %5s %9s %10s %8s %8s %8s %9s %8s  %s\n", "method", "conc", "calls",
-      "qps", "p50_ms", "p90_ms", "p99_ms", "p99.9_ms", "max_ms", "errors");
+      "%-9s %5s %9s %10s %8s %8s %8s %9s %8s  %-8s %8s %6s\n", "method", "conc",
+      "calls", "qps", "p50_ms", "p90_ms", "p99_ms", "p99.9_ms", "max_ms",
+      "errors", "offered", "late");
   for (const LoadResult& r : results) {
-    std::vector<std::string> errors;
-    for (const auto& [code, count] : r.errors) {
-      errors.push_back(absl::StrCat(code, "=", count));
-    }
     absl::StrAppendFormat(
-        &out, "%-9s %5d %9d %10.1f %8.3f %8.3f %8.3f %9.3f %8.3f  %s\n",
+        &out,
+        "%-9s %5d %9d %10.1f %8.3f %8.3f %8.3f %9.3f %8.3f  %-8s %8s %6s\n",
         r.method, r.concurrency, r.ok_calls, r.qps, r.p50_ms, r.p90_ms,
-        r.p99_ms, r.p999_ms, r.max_ms,
-        errors.empty() ? "0" : absl::StrJoin(errors, ","));
+        r.p99_ms, r.p999_ms, r.max_ms, ErrorsText(r),
+        r.offered_qps > 0 ? absl::StrFormat("%.0f", r.offered_qps) : "-",
+        r.offered_qps > 0 ? absl::StrCat(r.late_calls) : "-");
   }
   return out;
 }
@@ -383,16 +451,13 @@ std::string FormatTable(const std::vector<LoadResult>& results) {
 std::string FormatTsv(const std::vector<LoadResult>& results) {
   std::string out =
       "method\tconcurrency\tcalls\tqps\tp50_ms\tp90_ms\tp99_ms\tp999_ms\t"
-      "max_ms\terrors\n";
+      "max_ms\terrors\toffered_qps\tlate_calls\n";
   for (const LoadResult& r : results) {
-    std::vector<std::string> errors;
-    for (const auto& [code, count] : r.errors) {
-      errors.push_back(absl::StrCat(code, "=", count));
-    }
     absl::StrAppendFormat(
-        &out, "%s\t%d\t%d\t%.1f\t%.3f\t%.3f\t%.3f\t%.3f\t%.3f\t%s\n", r.method,
-        r.concurrency, r.ok_calls, r.qps, r.p50_ms, r.p90_ms, r.p99_ms,
-        r.p999_ms, r.max_ms, errors.empty() ? "0" : absl::StrJoin(errors, ","));
+        &out, "%s\t%d\t%d\t%.1f\t%.3f\t%.3f\t%.3f\t%.3f\t%.3f\t%s\t%.1f\t%d\n",
+        r.method, r.concurrency, r.ok_calls, r.qps, r.p50_ms, r.p90_ms,
+        r.p99_ms, r.p999_ms, r.max_ms, ErrorsText(r), r.offered_qps,
+        r.late_calls);
   }
   return out;
 }

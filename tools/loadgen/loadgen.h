@@ -1,7 +1,10 @@
-// A closed-loop gRPC load generator: `concurrency` calls are always
-// outstanding; each completion records its latency and starts the next
-// call, until a fixed duration has passed. Uses gRPC's callback client so
-// that a handful of threads keep thousands of calls in flight.
+// A gRPC load generator for a fixed duration. Closed loop (the default):
+// `concurrency` calls are always outstanding; each completion records its
+// latency and starts the next call. Open loop (`rate_qps` above 0): calls
+// start on a fixed schedule whether or not earlier ones have finished, so
+// that latency can be read at a chosen fraction of the peak load. Uses
+// gRPC's callback client so that a handful of threads keep thousands of
+// calls in flight.
 //
 // Methods: "echo" (gridcast.bench.v1.EchoService/Echo, the ceiling),
 // "forecast" (ForecasterService/Forecast with a 168-point hourly history
@@ -46,6 +49,11 @@ struct LoadOptions {
   int horizon = 24;
   // Deadline of each call.
   absl::Duration call_timeout = absl::Seconds(10);
+  // Above 0: the open loop, a call every 1/rate_qps seconds, at most
+  // `concurrency` outstanding. Each latency is measured from the call's
+  // scheduled start, so time spent waiting for a free slot counts: a
+  // server that falls behind shows it instead of slowing the schedule.
+  double rate_qps = 0;
 };
 
 struct LoadResult {
@@ -56,16 +64,22 @@ struct LoadResult {
   std::map<std::string, int64_t> errors;  // status code name -> calls
   double measured_seconds = 0;
   double qps = 0;  // successful calls per second
+  // The open loop's schedule (0 for a closed loop), and how many of the
+  // measured window's calls started late, or were never sent by the end,
+  // because all `concurrency` slots were busy.
+  double offered_qps = 0;
+  int64_t late_calls = 0;
   // Latency percentiles of the successful calls, milliseconds.
   double p50_ms = 0, p90_ms = 0, p99_ms = 0, p999_ms = 0, max_ms = 0;
 
   int64_t error_calls() const;
 };
 
-// Runs one closed loop. INVALID_ARGUMENT for an unknown method or a
-// concurrency below 1, UNAVAILABLE when the target does not answer a
-// first call within the call timeout.
-absl::StatusOr<LoadResult> RunClosedLoop(const LoadOptions& options);
+// Runs one loop, closed or open as `options.rate_qps` says.
+// INVALID_ARGUMENT for an unknown method, a concurrency below 1 or a
+// negative rate, UNAVAILABLE when the target does not answer a first call
+// within the call timeout.
+absl::StatusOr<LoadResult> RunLoad(const LoadOptions& options);
 
 // The value at quantile `q` (0..1) of `sorted` (ascending), by the
 // nearest-rank rule; 0 for an empty input.

@@ -1,11 +1,14 @@
-// gridcast-loadgen: a closed-loop load generator for the inference server.
+// gridcast-loadgen: a load generator for the inference server.
 //
 //   gridcast-loadgen --target=127.0.0.1:50052 --method=forecast
 //       --model=bench-feeder --concurrency=1,4,16,64 --duration_s=5
+//   gridcast-loadgen --method=forecast --rate_qps=1000,3000 --concurrency=256
 //
-// Runs one loop per concurrency level and prints QPS, latency percentiles
-// and errors by status code. Exit code 1 when a level saw any failed call
-// (or could not start), so that scripts and tests notice.
+// Runs one closed loop per concurrency level, or with --rate_qps one open
+// loop per rate (at most the first --concurrency calls outstanding), and
+// prints QPS, latency percentiles and errors by status code. Exit code 1
+// when a level saw any failed call (or could not start), so that scripts
+// and tests notice.
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -35,22 +38,53 @@ ABSL_FLAG(int, channels, 1, "HTTP/2 connections to spread calls over");
 ABSL_FLAG(int, history_points, 168, "history points per request");
 ABSL_FLAG(int, horizon, 24, "points asked for");
 ABSL_FLAG(std::string, format, "table", "table or tsv");
+ABSL_FLAG(std::string, rate_qps, "",
+          "open loop: calls per second, on a fixed schedule; a comma list "
+          "sweeps; latency counts from each call's scheduled start");
+
+namespace {
+
+bool ParseNumber(absl::string_view text, int* value) {
+  return absl::SimpleAtoi(text, value);
+}
+bool ParseNumber(absl::string_view text, double* value) {
+  return absl::SimpleAtod(text, value);
+}
+
+// A comma list of positive numbers, or an error naming the flag.
+template <typename Number>
+bool ParseList(const std::string& flag, const std::string& text,
+               std::vector<Number>* out) {
+  for (absl::string_view item : absl::StrSplit(text, ',')) {
+    Number value = 0;
+    if (!ParseNumber(item, &value) || !(value > 0)) {
+      std::fprintf(stderr, "--%s: \"%s\" is not a positive number\n",
+                   flag.c_str(), std::string(item).c_str());
+      return false;
+    }
+    out->push_back(value);
+  }
+  return true;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
-      "gridcast-loadgen: closed-loop gRPC load against gridcast-inference");
+      "gridcast-loadgen: closed- or open-loop gRPC load against "
+      "gridcast-inference");
   absl::ParseCommandLine(argc, argv);
 
   std::vector<int> levels;
-  for (absl::string_view level :
-       absl::StrSplit(absl::GetFlag(FLAGS_concurrency), ',')) {
-    int value = 0;
-    if (!absl::SimpleAtoi(level, &value) || value < 1) {
-      std::fprintf(stderr, "--concurrency: \"%s\" is not a positive number\n",
-                   std::string(level).c_str());
-      return 2;
-    }
-    levels.push_back(value);
+  if (!ParseList("concurrency", absl::GetFlag(FLAGS_concurrency), &levels)) {
+    return 2;
+  }
+  // With rates, each run is one rate under the first concurrency as cap.
+  std::vector<double> rates;
+  const std::string rate_text = absl::GetFlag(FLAGS_rate_qps);
+  if (!rate_text.empty()) {
+    if (!ParseList("rate_qps", rate_text, &rates)) return 2;
+    levels.assign(rates.size(), levels.front());
   }
   const std::string format = absl::GetFlag(FLAGS_format);
   if (format != "table" && format != "tsv") {
@@ -73,9 +107,10 @@ int main(int argc, char** argv) {
 
   std::vector<gridcast::loadgen::LoadResult> results;
   bool failed = false;
-  for (int level : levels) {
-    options.concurrency = level;
-    auto result = gridcast::loadgen::RunClosedLoop(options);
+  for (size_t run = 0; run < levels.size(); ++run) {
+    options.concurrency = levels[run];
+    options.rate_qps = rates.empty() ? 0 : rates[run];
+    auto result = gridcast::loadgen::RunLoad(options);
     if (!result.ok()) {
       std::fprintf(stderr, "loadgen: %s\n", result.status().ToString().c_str());
       return 1;
