@@ -1,19 +1,26 @@
 #include "inference/dynamic_batcher.h"
 
 #include <algorithm>
+#include <iterator>
 #include <utility>
+
+#include "inference/inference_metrics.h"
 
 namespace gridcast {
 
 DynamicBatcher::DynamicBatcher(DynamicBatcherOptions options)
     : options_(options) {
-  if (enabled()) flusher_ = std::thread([this] { FlushLoop(); });
+  if (enabled() && !greedy()) flusher_ = std::thread([this] { FlushLoop(); });
 }
 
 DynamicBatcher::~DynamicBatcher() {
   {
     absl::MutexLock lock(&mu_);
     stopping_ = true;
+    // A greedy pass's thread has answered its own call and others, so the
+    // server may be shutting down while it still takes this lock.
+    mu_.Await(absl::Condition(
+        +[](int* leaders) { return *leaders == 0; }, &greedy_leaders_));
   }
   if (flusher_.joinable()) flusher_.join();
 }
@@ -26,6 +33,9 @@ void DynamicBatcher::Submit(std::shared_ptr<const ForecastModel> model,
     alone.push_back({window, first_forecast_time, std::move(done)});
     return Run(*model, std::move(alone));
   }
+  if (greedy())
+    return SubmitGreedy(std::move(model), window, first_forecast_time,
+                        std::move(done));
 
   std::vector<Pending> full;
   {
@@ -44,6 +54,45 @@ void DynamicBatcher::Submit(std::shared_ptr<const ForecastModel> model,
     RecordBatch(full.size());
   }
   Run(*model, std::move(full));
+}
+
+void DynamicBatcher::SubmitGreedy(std::shared_ptr<const ForecastModel> model,
+                                  const double* window,
+                                  int64_t first_forecast_time, Done done) {
+  {
+    absl::MutexLock lock(&mu_);
+    Queue& queue = queues_[model.get()];
+    queue.pending.push_back({window, first_forecast_time, std::move(done)});
+    // A pass of this version is running: its thread takes this one next.
+    if (queue.running) return;
+    queue.running = true;
+    queue.model = model;
+    ++greedy_leaders_;
+  }
+
+  // This thread runs the version's passes until nothing is left: its own
+  // request first (alone, so an idle server adds no wait), then each time
+  // what arrived during the pass before.
+  while (true) {
+    std::vector<Pending> batch;
+    {
+      absl::MutexLock lock(&mu_);
+      const auto found = queues_.find(model.get());
+      std::vector<Pending>& pending = found->second.pending;
+      if (pending.empty()) {
+        queues_.erase(found);
+        --greedy_leaders_;  // the last use of `this`
+        return;
+      }
+      const size_t take = std::min(
+          pending.size(), static_cast<size_t>(options_.max_batch_size));
+      batch.assign(std::make_move_iterator(pending.begin()),
+                   std::make_move_iterator(pending.begin() + take));
+      pending.erase(pending.begin(), pending.begin() + take);
+      RecordBatch(batch.size());
+    }
+    Run(*model, std::move(batch));
+  }
 }
 
 void DynamicBatcher::Run(const ForecastModel& model,
@@ -68,10 +117,18 @@ void DynamicBatcher::Run(const ForecastModel& model,
 
   absl::StatusOr<std::vector<double>> forecast =
       model.Predict(inputs, times.data(), count);
-  if (!forecast.ok()) {
-    for (Pending& pending : batch) pending.done(forecast.status());
+  if (!forecast.ok() && count > 1) {
+    // One window's failure (say, a non-finite output) is its own: each
+    // runs again alone, so that the others of its batch are answered.
+    for (Pending& pending : batch) {
+      std::vector<Pending> alone;
+      alone.push_back(std::move(pending));
+      Run(model, std::move(alone));
+    }
     return;
   }
+  if (!forecast.ok()) return batch.front().done(forecast.status());
+  RecordForwardBatch(count);
   if (count == 1) return batch.front().done(*std::move(forecast));
   for (int i = 0; i < count; ++i) {
     const auto begin = forecast->begin() + static_cast<size_t>(i) * horizon;

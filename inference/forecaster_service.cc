@@ -118,8 +118,7 @@ void ForecasterServiceImpl::ForecastWith(const ModelHandle& model,
   const auto& spec = model->manifest().spec();
   const bool batchable = batcher_ != nullptr && batcher_->enabled() &&
                          spec.covariates().empty() &&
-                         spec.quantiles().empty() &&
-                         request.holidays().empty();
+                         spec.quantiles().empty() && request.holidays().empty();
   if (!batchable) {
     const absl::Status status = ComputeForecast(*model, request, response);
     if (status.ok()) RecordForwardBatch(1);
@@ -145,6 +144,12 @@ void ForecasterServiceImpl::ForecastWith(const ModelHandle& model,
     return done(absl::FailedPreconditionError(
         absl::StrFormat("history has %d points but model %s reads the last %d",
                         history.values_size(), request.model(), window)));
+  }
+  // As ComputeForecast does: a load a million standard deviations out
+  // would come back from the network as INTERNAL "non-finite".
+  if (absl::Status in_range = CheckHistoryRange(*model, history);
+      !in_range.ok()) {
+    return done(in_range);
   }
 
   // The window is read in place from the request: no copy to a tensor
@@ -206,8 +211,8 @@ grpc::ServerUnaryReactor* ForecasterServiceImpl::DetectAnomalies(
     v1::DetectAnomaliesResponse* response) {
   absl::Status shape = ValidateName("model", request->model());
   if (shape.ok() && request->version() < 0) {
-    shape = absl::InvalidArgumentError(absl::StrCat(
-        "version=", request->version(), " must be 0 or positive"));
+    shape = absl::InvalidArgumentError(
+        absl::StrCat("version=", request->version(), " must be 0 or positive"));
   }
   if (!shape.ok()) return FinishWith(context, shape);
 
@@ -216,8 +221,7 @@ grpc::ServerUnaryReactor* ForecasterServiceImpl::DetectAnomalies(
   selector.version = request->version();
   registry_->AcquireAsync(
       request->model(), selector,
-      [this, reactor, request,
-       response](absl::StatusOr<ModelHandle> model) {
+      [this, reactor, request, response](absl::StatusOr<ModelHandle> model) {
         v1::ForecastRequest as_forecast;
         as_forecast.set_model(request->model());
         as_forecast.set_version(request->version());

@@ -82,7 +82,9 @@ absl::StatusOr<std::unique_ptr<InferenceServer>> InferenceServer::Start(
              options.registry.load_mode == LoadMode::kLazy ? "lazy" : "eager")
       .Field("memory_budget_bytes", options.registry.memory_budget_bytes)
       .Field("max_loaded_versions", options.registry.max_loaded_versions)
-      .Field("batch_max_size", options.batching.max_batch_size);
+      .Field("batch_max_size", options.batching.max_batch_size)
+      .Field("batch_max_delay_us",
+             absl::ToInt64Microseconds(options.batching.max_delay));
 
   // The watcher starts last so that its first load logs after "listening".
   InferenceServer* replica = server.get();

@@ -34,11 +34,12 @@ ABSL_FLAG(int, max_loaded_versions, 1000,
 ABSL_FLAG(int, load_threads, 2,
           "threads that load and warm up versions in the background");
 ABSL_FLAG(int, max_batch_items, 5000, "items one ForecastBatch call may carry");
-ABSL_FLAG(int, batch_max_size, 0,
+ABSL_FLAG(int, batch_max_size, 32,
           "dynamic batching: concurrent requests for one version run as one "
           "forward pass of at most this many windows (0 or 1: off)");
-ABSL_FLAG(int, batch_max_delay_us, 500,
-          "dynamic batching: how long a request waits for others");
+ABSL_FLAG(int, batch_max_delay_us, 0,
+          "dynamic batching: how long a request waits for others (0: "
+          "greedy, batch only what queues behind a running pass)");
 ABSL_FLAG(int, max_connection_age_ms, 300000,
           "close connections after about this age so that clients spread "
           "onto new replicas (0: never)");

@@ -11,11 +11,9 @@
 #include "absl/status/statusor.h"
 #include "common/store/model_store.h"
 #include "gridcast/v1/forecaster.pb.h"
+#include "tests/tiny_model.h"  // kTinyWindow, kTinyHorizon
 
 namespace gridcast::testing {
-
-inline constexpr int kTinyWindow = 24;
-inline constexpr int kTinyHorizon = 6;
 
 // Publishes the next version of `model`: window 24, horizon 6, one hidden
 // layer of 8, weights drawn from `seed`. A non-empty `rejection_reason`

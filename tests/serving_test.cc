@@ -10,6 +10,8 @@
 #include <grpcpp/grpcpp.h>
 #include <catch2/catch.hpp>
 
+#include "absl/synchronization/notification.h"
+#include "inference/dynamic_batcher.h"
 #include "inference/inference_server.h"
 #include "tests/serving_fixtures.h"
 #include "tests/test_support.h"
@@ -599,7 +601,9 @@ TEST_CASE("a batch beyond the item limit is RESOURCE_EXHAUSTED naming it",
 TEST_CASE("dynamically batched requests get the answers of unbatched ones",
           "[serving][dynamic_batching]") {
   constexpr int kRequests = 8;
-  Serving unbatched;
+  InferenceServerOptions off;
+  off.batching.max_batch_size = 0;
+  Serving unbatched(off);
   InferenceServerOptions options;
   options.batching.max_batch_size = kRequests;
   // Long enough that the batch is closed by its size, not by the clock.
@@ -669,6 +673,122 @@ TEST_CASE("a batch that does not fill runs after the delay, per version",
   CHECK(responses[0].values(0) == responses[2].values(0));
   CHECK(responses[0].values(0) != responses[1].values(0));
   CHECK(serving.server().batcher()->stats().requests == 4);
+}
+
+// Greedy batching (max_delay zero) on a batcher of the test's own, with a
+// version the server loaded: answers are counted, and the first request's
+// answer can hold its pass open while others arrive.
+struct GreedyBatching {
+  GreedyBatching() {
+    serving.Publish("feeder-1", 1);
+    serving.Poll();
+    auto acquired = serving.registry().Acquire("feeder-1", {});
+    REQUIRE(acquired.ok());
+    model = *acquired;
+    REQUIRE(batcher.greedy());
+  }
+
+  void Submit(const v1::ForecastRequest& request, DynamicBatcher::Done done) {
+    const v1::TimeSeries& history = request.history();
+    batcher.Submit(model, history.values().data(),
+                   history.timestamps(kTinyWindow - 1) + 3600, std::move(done));
+  }
+
+  Serving serving;
+  ModelHandle model;
+  DynamicBatcher batcher{{/*max_batch_size=*/8, absl::ZeroDuration()}};
+};
+
+TEST_CASE(
+    "greedy batching runs a lone request at once and batches what queues "
+    "behind its pass",
+    "[serving][dynamic_batching]") {
+  GreedyBatching greedy;
+  const v1::ForecastRequest request = TinyRequest("feeder-1");
+
+  absl::Notification first_answered, release;
+  bool first_ok = false;
+  std::thread first([&] {
+    greedy.Submit(request, [&](absl::StatusOr<std::vector<double>> forecast) {
+      first_ok = forecast.ok();
+      first_answered.Notify();
+      release.WaitForNotification();
+    });
+  });
+  // It ran alone and did not wait for company.
+  first_answered.WaitForNotification();
+  CHECK(first_ok);
+  CHECK(greedy.batcher.stats().requests == 1);
+
+  // While its pass is still open, three more queue and return unanswered.
+  std::atomic<int> answered{0};
+  for (int i = 0; i < 3; ++i) {
+    greedy.Submit(request, [&](absl::StatusOr<std::vector<double>> forecast) {
+      if (forecast.ok()) ++answered;
+    });
+  }
+  CHECK(answered == 0);
+
+  // The first request's thread runs them, as one pass.
+  release.Notify();
+  first.join();
+  CHECK(answered == 3);
+  const DynamicBatcher::Stats stats = greedy.batcher.stats();
+  CHECK(stats.batches == 2);
+  CHECK(stats.largest_batch == 3);
+}
+
+TEST_CASE("a batch that fails is answered request by request",
+          "[serving][dynamic_batching]") {
+  GreedyBatching greedy;
+  const v1::ForecastRequest good = TinyRequest("feeder-1");
+  // The service refuses such a load before it gets here; the batcher is
+  // fed it directly, and the network's float32 overflows on it.
+  const v1::ForecastRequest bad = TinyRequest("feeder-1", 1e300);
+
+  absl::Notification first_answered, release;
+  std::thread first([&] {
+    greedy.Submit(good, [&](absl::StatusOr<std::vector<double>>) {
+      first_answered.Notify();
+      release.WaitForNotification();
+    });
+  });
+  first_answered.WaitForNotification();
+
+  std::vector<absl::StatusCode> codes(3, absl::StatusCode::kUnknown);
+  for (int i = 0; i < 3; ++i) {
+    greedy.Submit(i == 1 ? bad : good,
+                  [&codes, i](absl::StatusOr<std::vector<double>> forecast) {
+                    codes[i] = forecast.status().code();
+                  });
+  }
+  release.Notify();
+  first.join();
+
+  CHECK(codes[0] == absl::StatusCode::kOk);
+  CHECK(codes[1] == absl::StatusCode::kInternal);
+  CHECK(codes[2] == absl::StatusCode::kOk);
+}
+
+TEST_CASE(
+    "a batched Forecast refuses a load far beyond the model's range, as "
+    "an unbatched one does",
+    "[serving][dynamic_batching]") {
+  InferenceServerOptions options;
+  options.batching.max_batch_size = 8;
+  options.batching.max_delay = absl::ZeroDuration();
+  Serving serving(options);
+  serving.Publish("feeder-1", 1);
+  serving.Poll();
+
+  v1::ForecastRequest request = TinyRequest("feeder-1");
+  request.mutable_history()->set_values(5, -1e300);
+  v1::ForecastResponse response;
+  const grpc::Status status = serving.Forecast(request, &response);
+  CHECK(status.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+  CHECK_THAT(status.error_message(),
+             Contains("history.values[5]=-1e+300 is too far from what model "
+                      "feeder-1 was trained on"));
 }
 
 }  // namespace

@@ -171,19 +171,27 @@ step "gridcast-loadgen: forecast, open loop at half of peak ($half_peak QPS)"
   --duration_s="$duration" --format=tsv > "$work/half-peak.tsv" || true
 serving_rss=$(rss_mib "$inference_pid")
 
-# Dynamic batching: concurrent Forecasts of one version share a forward
-# pass. A second replica over the same store, with it on; the same sweep.
-step "gridcast-loadgen: forecast with dynamic batching (max 32, 500 us)"
-start_inference "$work/store" "$batching_port" 0 "$work/batching.log" \
-  --batch_max_size=32 --batch_max_delay_us=500
-batching_pid=${pids[-1]}
-"$ctl" --forecaster="127.0.0.1:$batching_port" models get bench-feeder \
-  --wait-version 1 --wait-timeout 60 > /dev/null
-"$loadgen" --target="127.0.0.1:$batching_port" --method=forecast \
-  --model=bench-feeder --concurrency="$levels" --duration_s="$duration" \
-  --format=tsv | sed '2,$ s/^forecast/batched/' > "$work/batched.tsv" || true
-kill -TERM "$batching_pid"
-wait "$batching_pid" || true
+# Dynamic batching: the replica above runs the default, greedy batching
+# (a lone request at once, what queues behind a pass as the next one).
+# The same sweep on a second replica over the same store with batching off,
+# then with batches that wait 500 us for company.
+sweep_replica() {  # label log [flags...]
+  local label=$1 log=$2
+  shift 2
+  start_inference "$work/store" "$batching_port" 0 "$work/$log" "$@"
+  local pid=${pids[-1]}
+  "$ctl" --forecaster="127.0.0.1:$batching_port" models get bench-feeder \
+    --wait-version 1 --wait-timeout 60 > /dev/null
+  "$loadgen" --target="127.0.0.1:$batching_port" --method=forecast \
+    --model=bench-feeder --concurrency="$levels" --duration_s="$duration" \
+    --format=tsv | sed "2,\$ s/^forecast/$label/" > "$work/$label.tsv" || true
+  kill -TERM "$pid"
+  wait "$pid" || true
+}
+step "gridcast-loadgen: forecast with batching off"
+sweep_replica unbatched unbatched.log --batch_max_size=0
+step "gridcast-loadgen: forecast with batches waiting 500 us"
+sweep_replica waiting waiting.log --batch_max_delay_us=500
 
 step "Flask + wrk on :$flask_port"
 "$python" tools/bench/flask_server.py --store "$work/store" \
@@ -218,7 +226,7 @@ step "Results"
   echo
   printf '| method | conc | QPS | p50 | p90 | p99 | p99.9 | errors |\n'
   printf '|---|---:|---:|---:|---:|---:|---:|---|\n'
-  for file in echo forecast batched flask; do
+  for file in echo forecast unbatched waiting flask; do
     tail -n +2 "$work/$file.tsv" | awk -F'\t' '{
       printf "| %s | %s | %.0f | %.3f | %.3f | %.3f | %.3f | %s |\n",
         $1, $2, $4, $5, $6, $7, $8, $10}'
@@ -236,15 +244,17 @@ step "Results"
         ($2 > 0 ? $3 / $2 : 0), ($6 > 0 ? $3 / $6 : 0),
         ($4 > 0 ? $5 / $4 : 0)}'
   echo
-  echo "Dynamic batching (same sweep, --batch_max_size=32):"
+  echo "Dynamic batching (same sweep; forecast is the default, greedy):"
   echo
-  printf '| conc | Forecast QPS | batched QPS | batched / plain | plain p99 | batched p99 |\n'
-  printf '|---:|---:|---:|---:|---:|---:|\n'
-  join -t$'\t' <(tail -n +2 "$work/forecast.tsv" | cut -f2,4,7 | sort) \
-    <(tail -n +2 "$work/batched.tsv" | cut -f2,4,7 | sort) |
+  printf '| conc | off QPS | greedy QPS | 500 us QPS | greedy / off | 500 us / off | off p99 | greedy p99 | 500 us p99 |\n'
+  printf '|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n'
+  join -t$'\t' <(tail -n +2 "$work/unbatched.tsv" | cut -f2,4,7 | sort) \
+    <(tail -n +2 "$work/forecast.tsv" | cut -f2,4,7 | sort) |
+    join -t$'\t' - <(tail -n +2 "$work/waiting.tsv" | cut -f2,4,7 | sort) |
     sort -n | awk -F'\t' '{
-      printf "| %s | %.0f | %.0f | %.2f | %.3f | %.3f |\n", $1, $2, $4,
-        ($2 > 0 ? $4 / $2 : 0), $3, $5}'
+      printf "| %s | %.0f | %.0f | %.0f | %.2f | %.2f | %.3f | %.3f | %.3f |\n",
+        $1, $2, $4, $6, ($2 > 0 ? $4 / $2 : 0), ($2 > 0 ? $6 / $2 : 0),
+        $3, $5, $7}'
   echo
   # Half of peak, from the open loop.
   tail -n +2 "$work/half-peak.tsv" | awk -F'\t' '{
