@@ -151,9 +151,8 @@ absl::StatusOr<std::vector<int>> SelectLevels(
   return selected;
 }
 
-absl::Status ComputeForecast(const ForecastModel& model,
-                             const v1::ForecastRequest& request,
-                             v1::ForecastResponse* response) {
+absl::StatusOr<PreparedForecast> PrepareForecast(
+    const ForecastModel& model, const v1::ForecastRequest& request) {
   // A negative horizon once answered OK with no points (found by
   // forecast_request_fuzz).
   if (request.horizon() < 0) {
@@ -168,7 +167,9 @@ absl::Status ComputeForecast(const ForecastModel& model,
         absl::StrFormat("horizon=%d exceeds the %d points model %s forecasts",
                         horizon, model.horizon(), request.model()));
   }
-  GC_ASSIGN_OR_RETURN(const std::vector<int> levels,
+  PreparedForecast prepared;
+  prepared.horizon = horizon;
+  GC_ASSIGN_OR_RETURN(prepared.levels,
                       SelectLevels(model, request.quantiles(), "quantiles"));
 
   const v1::TimeSeries& history = request.history();
@@ -186,13 +187,23 @@ absl::Status ComputeForecast(const ForecastModel& model,
       const std::vector<const double*> covariates,
       MatchCovariates(model, request.covariates(), points, model.horizon()));
 
-  ForecastWindow input;
+  ForecastWindow& input = prepared.input;
   input.load = history.values().data() + points - window;
   for (const double* values : covariates) {
     input.covariates.push_back(values + points - window);
   }
   input.first_forecast_time =
       history.timestamps(points - 1) + model.resolution_seconds();
+  return prepared;
+}
+
+absl::Status ComputeForecast(const ForecastModel& model,
+                             const v1::ForecastRequest& request,
+                             v1::ForecastResponse* response) {
+  GC_ASSIGN_OR_RETURN(const PreparedForecast prepared,
+                      PrepareForecast(model, request));
+  const ForecastWindow& input = prepared.input;
+  const int horizon = prepared.horizon;
   GC_ASSIGN_OR_RETURN(
       const ForecastValues forecast,
       model.Predict({input}, std::vector<int64_t>(request.holidays().begin(),
@@ -205,7 +216,7 @@ absl::Status ComputeForecast(const ForecastModel& model,
                              h * model.resolution_seconds());
     response->add_values(forecast.Point(0, h));
   }
-  for (int q : levels) {
+  for (int q : prepared.levels) {
     v1::QuantileForecast* band = response->add_quantiles();
     band->set_quantile(forecast.levels[q]);
     for (int h = 0; h < horizon; ++h) {

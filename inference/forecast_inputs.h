@@ -40,9 +40,22 @@ absl::StatusOr<std::vector<int>> SelectLevels(
     const google::protobuf::RepeatedField<double>& requested,
     const std::string& field);
 
-// The whole of Forecast once the model is chosen: checks the history
-// (every value within a million standard deviations of the training mean),
-// horizon and covariates, runs the model, fills the response.
+// A Forecast request checked against its model and turned into what the
+// model reads; pointers into the request, valid while it is.
+struct PreparedForecast {
+  int horizon = 0;          // points to answer
+  std::vector<int> levels;  // indices into the model's quantiles
+  ForecastWindow input;     // the last input window, read in place
+};
+
+// Every check of a Forecast request: horizon, quantile levels, a regular
+// history of at least the input window (every value within a million
+// standard deviations of the training mean), covariates.
+absl::StatusOr<PreparedForecast> PrepareForecast(
+    const ForecastModel& model, const v1::ForecastRequest& request);
+
+// The whole of Forecast once the model is chosen: PrepareForecast, the
+// model, the response.
 absl::Status ComputeForecast(const ForecastModel& model,
                              const v1::ForecastRequest& request,
                              v1::ForecastResponse* response);

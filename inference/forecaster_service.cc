@@ -125,39 +125,12 @@ void ForecasterServiceImpl::ForecastWith(const ModelHandle& model,
     return done(status);
   }
 
-  const int horizon =
-      request.horizon() == 0 ? model->horizon() : request.horizon();
-  if (horizon > model->horizon()) {
-    return done(absl::InvalidArgumentError(
-        absl::StrFormat("horizon=%d exceeds the %d points model %s forecasts",
-                        horizon, model->horizon(), request.model())));
-  }
-
-  const v1::TimeSeries& history = request.history();
-  if (absl::Status valid = ValidateRegularHistory(
-          history, model->resolution_seconds(), "history");
-      !valid.ok()) {
-    return done(valid);
-  }
-  const int window = model->input_window();
-  if (history.values_size() < window) {
-    return done(absl::FailedPreconditionError(
-        absl::StrFormat("history has %d points but model %s reads the last %d",
-                        history.values_size(), request.model(), window)));
-  }
-  // As ComputeForecast does: a load a million standard deviations out
-  // would come back from the network as INTERNAL "non-finite".
-  if (absl::Status in_range = CheckHistoryRange(*model, history);
-      !in_range.ok()) {
-    return done(in_range);
-  }
-
-  // The window is read in place from the request: no copy to a tensor
-  // until the features are built.
-  const int64_t last_time = history.timestamps(history.timestamps_size() - 1);
-  const int64_t first_forecast_time = last_time + model->resolution_seconds();
-  const double* window_values =
-      history.values().data() + history.values_size() - window;
+  // The same checks as unbatched; the window is read in place from the
+  // request, with no copy to a tensor until the features are built.
+  absl::StatusOr<PreparedForecast> prepared = PrepareForecast(*model, request);
+  if (!prepared.ok()) return done(prepared.status());
+  const int horizon = prepared->horizon;
+  const int64_t first_forecast_time = prepared->input.first_forecast_time;
 
   const auto answer =
       [model, horizon, first_forecast_time, response,
@@ -174,11 +147,7 @@ void ForecasterServiceImpl::ForecastWith(const ModelHandle& model,
         }
         done(absl::OkStatus());
       };
-  if (batcher_ != nullptr && batcher_->enabled()) {
-    batcher_->Submit(model, window_values, first_forecast_time, answer);
-    return;
-  }
-  answer(model->Predict(window_values, &first_forecast_time, /*count=*/1));
+  batcher_->Submit(model, prepared->input.load, first_forecast_time, answer);
 }
 
 absl::Status ForecasterServiceImpl::RunForecast(

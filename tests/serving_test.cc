@@ -791,5 +791,36 @@ TEST_CASE(
                       "feeder-1 was trained on"));
 }
 
+// Before PrepareForecast was shared, the batched path had its own copy of
+// the checks and had lost two of them along the way.
+TEST_CASE("a batched Forecast checks its request as an unbatched one does",
+          "[serving][dynamic_batching]") {
+  InferenceServerOptions options;
+  options.batching.max_batch_size = 8;
+  options.batching.max_delay = absl::ZeroDuration();
+  Serving serving(options);
+  serving.Publish("feeder-1", 1);
+  serving.Poll();
+  v1::ForecastResponse response;
+
+  SECTION("a negative horizon") {
+    v1::ForecastRequest request = TinyRequest("feeder-1");
+    request.set_horizon(-3);
+    const grpc::Status status = serving.Forecast(request, &response);
+    CHECK(status.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+    CHECK_THAT(status.error_message(), Contains("horizon=-3 must be 0"));
+  }
+  SECTION("a band the model does not have") {
+    v1::ForecastRequest request = TinyRequest("feeder-1");
+    request.add_quantiles(0.9);
+    const grpc::Status status = serving.Forecast(request, &response);
+    CHECK(status.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+    CHECK_THAT(status.error_message(),
+               Contains("quantiles[0]=0.9 is not a level model feeder-1 "
+                        "forecasts"));
+  }
+  CHECK(response.values_size() == 0);
+}
+
 }  // namespace
 }  // namespace gridcast::testing
