@@ -18,9 +18,13 @@ DynamicBatcher::~DynamicBatcher() {
     absl::MutexLock lock(&mu_);
     stopping_ = true;
     // A greedy pass's thread has answered its own call and others, so the
-    // server may be shutting down while it still takes this lock.
+    // server may be shutting down while it still holds a queue; the flush
+    // thread empties the others once it sees stopping_.
     mu_.Await(absl::Condition(
-        +[](int* leaders) { return *leaders == 0; }, &greedy_leaders_));
+        +[](std::map<const ForecastModel*, Queue>* queues) {
+          return queues->empty();
+        },
+        &queues_));
   }
   if (flusher_.joinable()) flusher_.join();
 }
@@ -61,13 +65,12 @@ void DynamicBatcher::SubmitGreedy(std::shared_ptr<const ForecastModel> model,
                                   int64_t first_forecast_time, Done done) {
   {
     absl::MutexLock lock(&mu_);
-    Queue& queue = queues_[model.get()];
-    queue.pending.push_back({window, first_forecast_time, std::move(done)});
-    // A pass of this version is running: its thread takes this one next.
-    if (queue.running) return;
-    queue.running = true;
-    queue.model = model;
-    ++greedy_leaders_;
+    // A queue exists exactly while a thread runs this version's passes:
+    // that thread takes this request next.
+    const auto [queue, created] = queues_.try_emplace(model.get());
+    queue->second.pending.push_back(
+        {window, first_forecast_time, std::move(done)});
+    if (!created) return;
   }
 
   // This thread runs the version's passes until nothing is left: its own
@@ -80,8 +83,7 @@ void DynamicBatcher::SubmitGreedy(std::shared_ptr<const ForecastModel> model,
       const auto found = queues_.find(model.get());
       std::vector<Pending>& pending = found->second.pending;
       if (pending.empty()) {
-        queues_.erase(found);
-        --greedy_leaders_;  // the last use of `this`
+        queues_.erase(found);  // the last use of `this`
         return;
       }
       const size_t take = std::min(

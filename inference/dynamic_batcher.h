@@ -77,7 +77,6 @@ class DynamicBatcher {
     std::shared_ptr<const ForecastModel> model;
     std::vector<Pending> pending;
     absl::Time deadline;
-    bool running = false;  // greedy: a thread is running this version's passes
   };
 
   void SubmitGreedy(std::shared_ptr<const ForecastModel> model,
@@ -92,8 +91,6 @@ class DynamicBatcher {
   // Keyed by the loaded version itself: two versions never share a batch.
   std::map<const ForecastModel*, Queue> queues_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
-  // Threads inside SubmitGreedy's loop; the destructor waits for none.
-  int greedy_leaders_ ABSL_GUARDED_BY(mu_) = 0;
   Stats stats_ ABSL_GUARDED_BY(mu_);
   std::thread flusher_;
 };
