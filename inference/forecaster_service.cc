@@ -4,13 +4,11 @@
 #include <memory>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
 #include "absl/synchronization/notification.h"
 #include "common/log.h"
 #include "common/names.h"
 #include "common/server/grpc_status.h"
 #include "common/status_macros.h"
-#include "common/timeseries/regular_series.h"
 #include "inference/anomaly_detection.h"
 #include "inference/forecast_inputs.h"
 #include "inference/inference_metrics.h"
