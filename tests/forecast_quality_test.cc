@@ -9,6 +9,7 @@
 #include "common/model/networks.h"
 #include "common/store/model_store.h"
 #include "tests/cluster.h"
+#include "trainer/training.h"
 
 // LibTorch brings glog's CHECK macros; Catch2's must win in this file.
 #undef CHECK
@@ -87,6 +88,7 @@ TEST_CASE(
   families["linear"].mutable_linear();
   families["dlinear"].mutable_linear()->set_variant(
       v1::LinearSpec::VARIANT_DECOMPOSITION);
+  families["linear-members"].mutable_linear()->set_lookback_members(4);
   families["stack"].mutable_residual_stack()->set_blocks(2);
   families["stack"].mutable_residual_stack()->set_hidden_size(32);
   families["gru"].mutable_recurrent()->set_hidden_size(16);
@@ -256,6 +258,61 @@ TEST_CASE("quantile bands are trained, scored and served without crossing",
   CHECK(status.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
   CHECK_THAT(status.error_message(),
              Contains("quantiles[0]=0.25") && Contains("0.1, 0.5, 0.9"));
+}
+
+// The in-sample MAE of the naive forecast `season` points back over the
+// training part of `load`, as the trainer splits it with default options.
+double InSampleNaiveMae(const std::vector<double>& load, int season) {
+  v1::TrainingOptions options;
+  REQUIRE(ResolveTrainingOptions(3600, &options).ok());
+  const absl::StatusOr<SeriesSplit> split = SplitSeries(
+      static_cast<int64_t>(load.size()), kWindow, kHorizon, options, "scale");
+  REQUIRE(split.ok());
+  double sum = 0;
+  for (int64_t t = season; t < split->validation_start; ++t) {
+    sum += std::abs(load[t] - load[t - season]);
+  }
+  return sum / static_cast<double>(split->validation_start - season);
+}
+
+TEST_CASE("MASE is scored against both the daily and the weekly naive",
+          "[quality][e2e]") {
+  Cluster cluster;
+  // Weekends sit 0.15 lower: the daily naive misses on Saturdays and
+  // Mondays, the weekly one only by the noise, so the scales differ.
+  const std::vector<double> load = SyntheticHourlyLoad(8 * kWeek);
+  const double daily_scale = InSampleNaiveMae(load, 24);
+  const double weekly_scale = InSampleNaiveMae(load, kWeek);
+  REQUIRE(daily_scale > 1.5 * weekly_scale);
+
+  const std::string dataset = UploadSeries(cluster, "feeder-6", load);
+  v1::CreateTrainingJobRequest job = SmallJob("scaled", dataset);
+  job.mutable_spec()->mutable_linear();
+  const v1::TrainingJob trained = cluster.TrainAndWait(job);
+  REQUIRE(trained.state() == v1::JOB_STATE_SUCCEEDED);
+
+  const v1::Evaluation& evaluation = trained.evaluation();
+  for (const v1::ErrorMetrics* metrics :
+       {&evaluation.model(), &evaluation.seasonal_naive(),
+        &evaluation.weekly_naive()}) {
+    REQUIRE(metrics->mae() > 0);
+    CHECK(metrics->mase() ==
+          Approx(metrics->mae() / daily_scale).epsilon(1e-6));
+    CHECK(metrics->weekly_mase() ==
+          Approx(metrics->mae() / weekly_scale).epsilon(1e-6));
+    CHECK(metrics->weekly_mase() > 1.5 * metrics->mase());
+  }
+
+  // The manifest keeps it and GetModel returns it.
+  REQUIRE(cluster.WaitForServedVersion("scaled", 1));
+  grpc::ClientContext context;
+  v1::GetModelRequest get;
+  get.set_model("scaled");
+  v1::GetModelResponse model;
+  REQUIRE(cluster.forecaster_stub().GetModel(&context, get, &model).ok());
+  REQUIRE(model.model().versions_size() == 1);
+  CHECK(model.model().versions(0).evaluation().model().weekly_mase() ==
+        evaluation.model().weekly_mase());
 }
 
 TEST_CASE("calibrated bands are served as the trainer scored them",

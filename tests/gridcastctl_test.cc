@@ -12,6 +12,7 @@
 #include "absl/strings/match.h"
 #include "absl/time/civil_time.h"
 #include "absl/time/time.h"
+#include "common/store/store_json.h"
 #include "tools/gridcastctl/args.h"
 #include "tools/gridcastctl/csv.h"
 #include "tools/gridcastctl/format.h"
@@ -511,6 +512,30 @@ TEST_CASE("an evaluation shows each band's coverage and calibration",
   *model.add_versions()->mutable_evaluation() = evaluation;
   CHECK(absl::StrContains(FormatModel(model), expected));
   CHECK(FormatBands(v1::Evaluation()).empty());
+}
+
+TEST_CASE("an evaluation shows MASE against daily and weekly naive",
+          "[gridcastctl][print]") {
+  // As a manifest from before weekly MASE stores it: without the field.
+  v1::Evaluation evaluation;
+  REQUIRE(FromJson(R"({"model": {"mae": 14.32, "points": "114",
+                                 "mase": 0.337},
+                       "seasonal_naive": {"mae": 19.06, "mase": 0.448}})",
+                   "manifest.json", &evaluation)
+              .ok());
+  v1::Model model;
+  *model.add_versions()->mutable_evaluation() = evaluation;
+  CHECK(absl::StrContains(FormatEvaluation(evaluation),
+                          "the model's MASE 0.337 daily (its MAE"));
+  CHECK(absl::StrContains(FormatModel(model), "MASE 0.337 daily\n"));
+  CHECK_FALSE(absl::StrContains(FormatModel(model), "weekly"));
+
+  evaluation.mutable_model()->set_weekly_mase(0.9126);
+  *model.mutable_versions(0)->mutable_evaluation() = evaluation;
+  CHECK(absl::StrContains(FormatEvaluation(evaluation),
+                          "the model's MASE 0.337 daily, 0.913 weekly"));
+  CHECK(
+      absl::StrContains(FormatModel(model), "MASE 0.337 daily, 0.913 weekly"));
 }
 
 TEST_CASE("anomalies print one CSV line per scored point, NaN kept",

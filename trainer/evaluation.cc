@@ -26,7 +26,8 @@ void ErrorAccumulator::Add(double actual, double predicted) {
   }
 }
 
-v1::ErrorMetrics ErrorAccumulator::Finish(double mase_scale) const {
+v1::ErrorMetrics ErrorAccumulator::Finish(double mase_scale,
+                                          double weekly_mase_scale) const {
   v1::ErrorMetrics metrics;
   metrics.set_points(points_);
   metrics.set_windows(windows_);
@@ -40,6 +41,9 @@ v1::ErrorMetrics ErrorAccumulator::Finish(double mase_scale) const {
     metrics.set_smape(100.0 * symmetric_sum_ / symmetric_points_);
   }
   if (mase_scale > 0) metrics.set_mase(metrics.mae() / mase_scale);
+  if (weekly_mase_scale > 0) {
+    metrics.set_weekly_mase(metrics.mae() / weekly_mase_scale);
+  }
   return metrics;
 }
 

@@ -18,9 +18,10 @@ class ErrorAccumulator {
  public:
   void Add(double actual, double predicted);
   void EndWindow() { ++windows_; }
-  // `mase_scale` is the in-sample MAE of the one-season naive forecast;
-  // 0 leaves MASE unset.
-  v1::ErrorMetrics Finish(double mase_scale = 0) const;
+  // `mase_scale` and `weekly_mase_scale` are the in-sample MAEs of the
+  // daily and the weekly naive forecast; 0 leaves that MASE unset.
+  v1::ErrorMetrics Finish(double mase_scale = 0,
+                          double weekly_mase_scale = 0) const;
 
  private:
   int64_t points_ = 0;

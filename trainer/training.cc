@@ -193,6 +193,25 @@ torch::Tensor Loss(const torch::Tensor& output, const torch::Tensor& targets,
   return loss + pinball.mean() * levels.size(0);
 }
 
+// The loss a training step descends: each ensemble member is fitted on its
+// own, as if trained alone (fitting the members' mean instead would make
+// the ensemble one linear map again, and lose what it gains). For the
+// other networks this is Loss() of forward().
+torch::Tensor TrainingLoss(ForecastNetworkImpl& network,
+                           const torch::Tensor& past,
+                           const torch::Tensor& future,
+                           const torch::Tensor& targets,
+                           const torch::Tensor& levels) {
+  const std::vector<torch::Tensor> outputs =
+      network.MemberOutputs(past, future);
+  torch::Tensor loss = Loss(outputs.front(), targets, levels);
+  for (size_t i = 1; i < outputs.size(); ++i) {
+    loss = loss + Loss(outputs[i], targets, levels);
+  }
+  return outputs.size() == 1 ? loss
+                             : loss / static_cast<double>(outputs.size());
+}
+
 double MeanLoss(ForecastNetworkImpl& network, const WindowTensors& data,
                 const torch::Tensor& levels) {
   torch::NoGradGuard no_grad;
@@ -289,9 +308,9 @@ FitResult Fit(ForecastNetworkImpl& network,
       const torch::Tensor batch = order.slice(/*dim=*/0, begin, end);
       optimizer.zero_grad();
       const torch::Tensor loss =
-          Loss(network.forward(train.past.index_select(0, batch),
-                               train.future.index_select(0, batch)),
-               train.targets.index_select(0, batch), levels);
+          TrainingLoss(network, train.past.index_select(0, batch),
+                       train.future.index_select(0, batch),
+                       train.targets.index_select(0, batch), levels);
       loss.backward();
       optimizer.step();
       loss_sum += loss.item<double>() * (end - begin);
@@ -335,8 +354,11 @@ struct Backtest {
   // Scored as inference serves them: rescaled by these (empty: as is).
   std::vector<double> quantile_scales;
   QuantileAccumulator quantiles;
-  SeasonalScale scale;
+  // MASE's in-sample scales: daily and weekly naive over the training
+  // parts.
+  SeasonalScale scale, weekly_scale;
   bool weekly_possible = true;
+  bool weekly_scale_possible = true;
 };
 
 // Scores one batch of test windows of series `s` in load units.
@@ -405,16 +427,23 @@ v1::Evaluation Evaluate(ForecastNetworkImpl& network,
   evaluation.set_weekly_season_points(weekly_season_points);
 
   // The weekly baseline needs a week of history before every scored
-  // window; when some test tail starts earlier, it is left out.
+  // window; when some test tail starts earlier, it is left out. Its MASE
+  // scale needs more than a week of training part in every series, or
+  // some series would be scaled by the others' naive errors.
   for (const auto& split : splits) {
     if (split.test_start < weekly_season_points) {
       backtest.weekly_possible = false;
+    }
+    if (split.validation_start <= weekly_season_points) {
+      backtest.weekly_scale_possible = false;
     }
   }
 
   for (size_t s = 0; s < series.size(); ++s) {
     backtest.scale.Add(series[s].values().data(), splits[s].validation_start,
                        season_points);
+    backtest.weekly_scale.Add(series[s].values().data(),
+                              splits[s].validation_start, weekly_season_points);
     std::vector<WindowRef> windows;
     AddWindows(static_cast<int>(s),
                std::max<int64_t>(splits[s].test_start, season_points),
@@ -442,10 +471,14 @@ v1::Evaluation Evaluate(ForecastNetworkImpl& network,
   }
 
   const double scale = backtest.scale.Mean();
-  *evaluation.mutable_model() = backtest.model.Finish(scale);
-  *evaluation.mutable_seasonal_naive() = backtest.daily.Finish(scale);
+  const double weekly_scale =
+      backtest.weekly_scale_possible ? backtest.weekly_scale.Mean() : 0;
+  *evaluation.mutable_model() = backtest.model.Finish(scale, weekly_scale);
+  *evaluation.mutable_seasonal_naive() =
+      backtest.daily.Finish(scale, weekly_scale);
   if (backtest.weekly_possible) {
-    *evaluation.mutable_weekly_naive() = backtest.weekly.Finish(scale);
+    *evaluation.mutable_weekly_naive() =
+        backtest.weekly.Finish(scale, weekly_scale);
   }
   backtest.quantiles.Finish(&evaluation);
   for (int q = 0; q < evaluation.quantiles_size(); ++q) {

@@ -113,11 +113,29 @@ std::string DescribeMetrics(const v1::ErrorMetrics& metrics) {
                       FormatPercent(metrics.mape()));
 }
 
+// The model's MASE against daily and weekly seasonal naive, whichever the
+// evaluation has (versions from before weekly MASE have only the daily);
+// empty when it has neither.
+std::string DescribeMase(const v1::ErrorMetrics& metrics) {
+  std::vector<std::string> parts;
+  if (metrics.mase() > 0) {
+    parts.push_back(absl::StrCat(FormatFixed(metrics.mase(), 3), " daily"));
+  }
+  if (metrics.weekly_mase() > 0) {
+    parts.push_back(
+        absl::StrCat(FormatFixed(metrics.weekly_mase(), 3), " weekly"));
+  }
+  if (parts.empty()) return "";
+  return absl::StrCat("MASE ", absl::StrJoin(parts, ", "));
+}
+
 std::string DescribeEvaluationBriefly(const v1::Evaluation& evaluation) {
   if (evaluation.model().points() == 0) return "none";
-  std::string text = absl::StrCat(
-      DescribeMetrics(evaluation.model()),
-      "\nseasonal naive: ", DescribeMetrics(evaluation.seasonal_naive()),
+  std::string text = DescribeMetrics(evaluation.model());
+  const std::string mase = DescribeMase(evaluation.model());
+  if (!mase.empty()) absl::StrAppend(&text, ", ", mase);
+  absl::StrAppend(
+      &text, "\nseasonal naive: ", DescribeMetrics(evaluation.seasonal_naive()),
       evaluation.beats_baseline() ? "\nbeats the baseline"
                                   : "\ndoes NOT beat the baseline");
   const std::string bands = FormatBands(evaluation);
@@ -211,10 +229,17 @@ std::string DescribeNetwork(const v1::ArchitectureSpec& spec) {
       if (mlp.dropout() > 0) absl::StrAppend(&text, " dropout ", mlp.dropout());
       return text;
     }
-    case v1::ArchitectureSpec::kLinear:
-      return spec.linear().variant() == v1::LinearSpec::VARIANT_DECOMPOSITION
-                 ? "dlinear"
-                 : "nlinear";
+    case v1::ArchitectureSpec::kLinear: {
+      std::string text =
+          spec.linear().variant() == v1::LinearSpec::VARIANT_DECOMPOSITION
+              ? "dlinear"
+              : "nlinear";
+      if (spec.linear().lookback_members() > 1) {
+        absl::StrAppend(&text, " ", spec.linear().lookback_members(),
+                        " lookback members");
+      }
+      return text;
+    }
     case v1::ArchitectureSpec::kResidualStack: {
       const v1::ResidualStackSpec& stack = spec.residual_stack();
       std::string text = "residual stack";
@@ -405,6 +430,12 @@ std::string FormatEvaluation(const v1::Evaluation& evaluation) {
         &text, "the model's MAE is ", FormatFixed(std::fabs(change), 1), "% ",
         change <= 0 ? "lower" : "HIGHER", " than seasonal naive's (season ",
         evaluation.season_points(), " points)\n");
+  }
+  const std::string mase = DescribeMase(model);
+  if (!mase.empty()) {
+    absl::StrAppend(&text, "the model's ", mase,
+                    " (its MAE over the in-sample MAE of that seasonal "
+                    "naive)\n");
   }
   absl::StrAppend(&text, FormatBands(evaluation));
   return text;
