@@ -30,7 +30,7 @@ v1::ArchitectureSpec Spec(int window, int horizon, std::vector<int> hidden) {
 
 // One spec per family, small enough to build quickly.
 std::vector<v1::ArchitectureSpec> EveryFamily(int window, int horizon) {
-  std::vector<v1::ArchitectureSpec> specs(6);
+  std::vector<v1::ArchitectureSpec> specs(8);
   specs[0].mutable_mlp()->add_hidden_sizes(16);
   specs[1].mutable_linear()->set_variant(v1::LinearSpec::VARIANT_LAST_VALUE);
   specs[2].mutable_linear()->set_variant(v1::LinearSpec::VARIANT_DECOMPOSITION);
@@ -40,6 +40,10 @@ std::vector<v1::ArchitectureSpec> EveryFamily(int window, int horizon) {
   specs[4].mutable_recurrent()->set_hidden_size(8);
   specs[5].mutable_recurrent()->set_cell(v1::RecurrentSpec::CELL_LSTM);
   specs[5].mutable_recurrent()->set_hidden_size(8);
+  specs[6].mutable_linear()->set_lookback_members(3);
+  specs[7].mutable_linear()->set_variant(v1::LinearSpec::VARIANT_DECOMPOSITION);
+  specs[7].mutable_linear()->set_moving_average_points(5);
+  specs[7].mutable_linear()->set_lookback_members(2);
   for (auto& spec : specs) {
     spec.set_input_window(window);
     spec.set_horizon(horizon);
@@ -175,6 +179,16 @@ TEST_CASE("out-of-range specs are refused naming the field", "[network]") {
   twice.add_covariates()->set_name("temperature");
   CHECK_THAT(std::string(ResolveError(twice).message()),
              Catch::Matchers::Contains("spec.covariates[1].name"));
+
+  v1::ArchitectureSpec members;
+  members.set_input_window(24);
+  members.mutable_linear()->set_lookback_members(13);
+  CHECK_THAT(std::string(ResolveError(members).message()),
+             Catch::Matchers::Contains("spec.linear.lookback_members=13"));
+  members.mutable_linear()->set_lookback_members(17);
+  members.set_input_window(336);
+  CHECK_THAT(std::string(ResolveError(members).message()),
+             Catch::Matchers::Contains("spec.linear.lookback_members=17"));
 
   v1::ArchitectureSpec even;
   even.mutable_linear()->set_variant(v1::LinearSpec::VARIANT_DECOMPOSITION);
@@ -364,6 +378,56 @@ TEST_CASE("a manifest's quantile scales rescale the served bands",
     CHECK_THAT(std::string(refused.status().message()),
                Catch::Matchers::Contains("quantile_scales[1]="));
   }
+}
+
+TEST_CASE(
+    "lookback members each read the end of the window; the forecast is "
+    "their mean",
+    "[network]") {
+  v1::ArchitectureSpec spec;
+  spec.set_input_window(12);
+  spec.set_horizon(4);
+  spec.set_skip_calendar(true);
+  spec.mutable_linear()->set_lookback_members(3);
+  REQUIRE(ResolveArchitecture(&spec).ok());
+  auto built = BuildNetwork(spec);
+  REQUIRE(built.ok());
+  ForecastNetworkImpl& network = **built;
+  network.eval();
+  torch::NoGradGuard no_grad;
+
+  // Lookbacks 4, 8 and 12, named by the points they read.
+  const auto parameters = network.named_parameters();
+  for (const char* name :
+       {"load_map_w4.weight", "load_map_w8.weight", "load_map_w12.weight"}) {
+    INFO(name);
+    CHECK(parameters.find(name) != nullptr);
+  }
+  CHECK(parameters["load_map_w4.weight"].size(1) == 4);
+  CHECK(parameters.find("load_map.weight") == nullptr);
+
+  auto [past, future] = Inputs(network.shape(), 3);
+  const std::vector<torch::Tensor> members =
+      network.MemberOutputs(past, future);
+  REQUIRE(members.size() == 3);
+  CHECK(torch::allclose(network.forward(past, future),
+                        torch::stack(members).mean(0), 1e-5, 1e-6));
+
+  // Moving the oldest eight points moves the two longer members only (the
+  // window is scaled as a whole, so scaling is off to isolate them).
+  v1::ArchitectureSpec unscaled = spec;
+  unscaled.set_window_scaling(v1::WINDOW_SCALING_NONE);
+  auto plain = BuildNetwork(unscaled);
+  REQUIRE(plain.ok());
+  const std::vector<torch::Tensor> before =
+      (*plain)->MemberOutputs(past, future);
+  torch::Tensor moved = past.clone();
+  moved.slice(1, 0, 8).add_(5.0);
+  const std::vector<torch::Tensor> after =
+      (*plain)->MemberOutputs(moved, future);
+  CHECK(torch::equal(before[0], after[0]));
+  CHECK_FALSE(torch::allclose(before[1], after[1]));
+  CHECK_FALSE(torch::allclose(before[2], after[2]));
 }
 
 TEST_CASE("frozen parameters are named by prefix and checked", "[network]") {

@@ -58,6 +58,16 @@ absl::Status ResolveLinear(int input_window, v1::LinearSpec* linear) {
         "and the input window (%d)",
         points, input_window));
   }
+
+  if (linear->lookback_members() == 0) linear->set_lookback_members(1);
+  const int members = linear->lookback_members();
+  if (members < 1 || members > kMaxLookbackMembers ||
+      input_window / members < 2) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "spec.linear.lookback_members=%d must be between 1 and %d, and at "
+        "most half the input window (%d)",
+        members, kMaxLookbackMembers, input_window));
+  }
   return absl::OkStatus();
 }
 

@@ -21,6 +21,7 @@ inline constexpr int kMaxRecurrentSize = 1024;
 inline constexpr int kMaxRecurrentLayers = 4;
 inline constexpr int kMaxQuantiles = 16;
 inline constexpr int kMaxCovariates = 32;
+inline constexpr int kMaxLookbackMembers = 16;
 
 // Fills the defaults of an incomplete spec (zero window and horizon, no
 // network chosen, zero sizes; the defaults are documented in types.proto)

@@ -44,6 +44,15 @@ ForecastNetworkImpl::ForecastNetworkImpl(const v1::ArchitectureSpec& spec)
 
 torch::Tensor ForecastNetworkImpl::forward(torch::Tensor past,
                                            torch::Tensor future) {
+  std::vector<torch::Tensor> outputs =
+      MemberOutputs(std::move(past), std::move(future));
+  if (outputs.size() == 1) return outputs.front();
+  // The mean of non-crossing levels does not cross either.
+  return torch::stack(outputs).mean(0);
+}
+
+std::vector<torch::Tensor> ForecastNetworkImpl::MemberOutputs(
+    torch::Tensor past, torch::Tensor future) {
   torch::Tensor load = past.select(2, 0);
   torch::Tensor mean, scale;
   if (instance_scaling_) {
@@ -54,11 +63,21 @@ torch::Tensor ForecastNetworkImpl::forward(torch::Tensor past,
     past = torch::cat({load.unsqueeze(2), past.slice(2, 1)}, 2);
   }
 
-  torch::Tensor output = NonCrossing(Core(load, past, future));
-  if (instance_scaling_) {
-    output = output * scale.unsqueeze(2) + mean.unsqueeze(2);
+  std::vector<torch::Tensor> outputs = Members(load, past, future);
+  for (torch::Tensor& output : outputs) {
+    output = NonCrossing(output);
+    if (instance_scaling_) {
+      output = output * scale.unsqueeze(2) + mean.unsqueeze(2);
+    }
   }
-  return output;
+  return outputs;
+}
+
+torch::Tensor ForecastNetworkImpl::Core(const torch::Tensor&,
+                                        const torch::Tensor&,
+                                        const torch::Tensor&) {
+  // Every family overrides Core() or Members(); reaching this is a bug.
+  TORCH_CHECK(false, "network family defines neither Core nor Members");
 }
 
 // Lower levels hang below the point forecast and upper levels above it,
@@ -178,29 +197,45 @@ LinearNetworkImpl::LinearNetworkImpl(const v1::ArchitectureSpec& spec)
     : ForecastNetworkImpl(spec),
       variant_(spec.linear().variant()),
       moving_average_points_(spec.linear().moving_average_points()) {
-  const int window = shape_.input_window;
+  const int count = std::max(1, spec.linear().lookback_members());
+  for (int i = 1; i <= count; ++i) {
+    // Evenly spaced lookbacks ending with the whole window.
+    const int lookback = static_cast<int>(
+        std::lround(static_cast<double>(i) * shape_.input_window / count));
+    members_.push_back(
+        MakeMember(lookback, count == 1 ? "" : absl::StrCat("_w", lookback)));
+  }
+}
+
+LinearNetworkImpl::Member LinearNetworkImpl::MakeMember(
+    int lookback, const std::string& suffix) {
   const int horizon = shape_.horizon;
+  auto add = [&](const std::string& name, int inputs, int outputs) {
+    return register_module(name + suffix, torch::nn::Linear(inputs, outputs));
+  };
+
+  Member member;
+  member.lookback = lookback;
   if (variant_ == v1::LinearSpec::VARIANT_DECOMPOSITION) {
-    trend_map_ =
-        register_module("trend_map", torch::nn::Linear(window, horizon));
-    seasonal_map_ =
-        register_module("seasonal_map", torch::nn::Linear(window, horizon));
+    member.trend_map = add("trend_map", lookback, horizon);
+    member.seasonal_map = add("seasonal_map", lookback, horizon);
   } else {
-    load_map_ = register_module("load_map", torch::nn::Linear(window, horizon));
+    member.load_map = add("load_map", lookback, horizon);
   }
-  exogenous_map_ = register_module("exogenous_map",
-                                   torch::nn::Linear(ExogenousSize(), horizon));
+  member.exogenous_map = add("exogenous_map", ExogenousSize(), horizon);
   if (quantile_count() > 0) {
-    spread_map_ = register_module(
-        "spread_map", torch::nn::Linear(window + ExogenousSize(),
-                                        horizon * quantile_count()));
+    member.spread_map = add("spread_map", lookback + ExogenousSize(),
+                            horizon * quantile_count());
   }
+  return member;
 }
 
 void LinearNetworkImpl::AfterReset() {
   torch::NoGradGuard no_grad;
-  exogenous_map_->weight.zero_();
-  exogenous_map_->bias.zero_();
+  for (Member& member : members_) {
+    member.exogenous_map->weight.zero_();
+    member.exogenous_map->bias.zero_();
+  }
 }
 
 torch::Tensor LinearNetworkImpl::MovingAverage(
@@ -214,25 +249,38 @@ torch::Tensor LinearNetworkImpl::MovingAverage(
       .squeeze(1);
 }
 
-torch::Tensor LinearNetworkImpl::Core(const torch::Tensor& load,
-                                      const torch::Tensor& past,
-                                      const torch::Tensor& future) {
+std::vector<torch::Tensor> LinearNetworkImpl::Members(
+    const torch::Tensor& load, const torch::Tensor& past,
+    const torch::Tensor& future) {
   const torch::Tensor exogenous = FlatExogenous(past, future);
-  torch::Tensor point;
-  torch::Tensor centred = load;
-  if (variant_ == v1::LinearSpec::VARIANT_DECOMPOSITION) {
-    const torch::Tensor trend = MovingAverage(load);
-    point = trend_map_->forward(trend) + seasonal_map_->forward(load - trend);
-  } else {
-    const torch::Tensor last = load.slice(1, shape_.input_window - 1);
-    centred = load - last;
-    point = load_map_->forward(centred) + last;
+  std::vector<torch::Tensor> outputs;
+  for (Member& member : members_) {
+    outputs.push_back(MemberCore(member, load, exogenous));
   }
-  point = point + exogenous_map_->forward(exogenous);
+  return outputs;
+}
+
+torch::Tensor LinearNetworkImpl::MemberCore(Member& member,
+                                            const torch::Tensor& load,
+                                            const torch::Tensor& exogenous) {
+  const torch::Tensor seen =
+      load.slice(1, shape_.input_window - member.lookback);
+  torch::Tensor point;
+  torch::Tensor centred = seen;
+  if (variant_ == v1::LinearSpec::VARIANT_DECOMPOSITION) {
+    const torch::Tensor trend = MovingAverage(seen);
+    point = member.trend_map->forward(trend) +
+            member.seasonal_map->forward(seen - trend);
+  } else {
+    const torch::Tensor last = seen.slice(1, member.lookback - 1);
+    centred = seen - last;
+    point = member.load_map->forward(centred) + last;
+  }
+  point = point + member.exogenous_map->forward(exogenous);
 
   if (quantile_count() == 0) return point.unsqueeze(2);
   const torch::Tensor spreads =
-      spread_map_->forward(torch::cat({centred, exogenous}, 1));
+      member.spread_map->forward(torch::cat({centred, exogenous}, 1));
   return torch::cat({point.unsqueeze(2), ByHorizon(spreads, quantile_count())},
                     2);
 }

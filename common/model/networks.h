@@ -37,6 +37,12 @@ class ForecastNetworkImpl : public torch::nn::Module {
 
   torch::Tensor forward(torch::Tensor past, torch::Tensor future);
 
+  // What training fits, each on its own loss: forward()'s one output for
+  // most networks, every member's for an ensemble (whose forward() is the
+  // members' mean). Same shape and scale as forward().
+  std::vector<torch::Tensor> MemberOutputs(torch::Tensor past,
+                                           torch::Tensor future);
+
   // Draws fresh initial weights from `generator`: LibTorch's own rules
   // (uniform within 1/sqrt(fan-in) for linear layers, 1/sqrt(hidden) for
   // recurrent ones), then any family-specific start.
@@ -57,7 +63,15 @@ class ForecastNetworkImpl : public torch::nn::Module {
   // point forecast on the window scale, then raw quantile offsets.
   virtual torch::Tensor Core(const torch::Tensor& load,
                              const torch::Tensor& past,
-                             const torch::Tensor& future) = 0;
+                             const torch::Tensor& future);
+
+  // An ensemble writes this instead of Core(): one output per member, each
+  // shaped as Core()'s.
+  virtual std::vector<torch::Tensor> Members(const torch::Tensor& load,
+                                             const torch::Tensor& past,
+                                             const torch::Tensor& future) {
+    return {Core(load, past, future)};
+  }
 
   // Called after the uniform initialisation, for families that start some
   // weights elsewhere.
@@ -108,26 +122,38 @@ class MlpNetworkImpl : public ForecastNetworkImpl {
 
 // NLinear / DLinear: linear maps from the window to the horizon, plus a
 // linear map of the other inputs (started at zero, so that training begins
-// from the pure window map), plus one for the quantile offsets.
+// from the pure window map), plus one for the quantile offsets. With
+// lookback members, one such set of maps per member, each over the end of
+// the window; a lone member's maps carry the plain names (`load_map`),
+// members' maps their lookback (`load_map_w48`).
 class LinearNetworkImpl : public ForecastNetworkImpl {
  public:
   explicit LinearNetworkImpl(const v1::ArchitectureSpec& spec);
 
  protected:
-  torch::Tensor Core(const torch::Tensor& load, const torch::Tensor& past,
-                     const torch::Tensor& future) override;
+  std::vector<torch::Tensor> Members(const torch::Tensor& load,
+                                     const torch::Tensor& past,
+                                     const torch::Tensor& future) override;
   void AfterReset() override;
 
  private:
+  struct Member {
+    int lookback = 0;                         // the last points of the window
+    torch::nn::Linear load_map{nullptr};      // last-value variant
+    torch::nn::Linear trend_map{nullptr};     // decomposition variant
+    torch::nn::Linear seasonal_map{nullptr};  // decomposition variant
+    torch::nn::Linear exogenous_map{nullptr};
+    torch::nn::Linear spread_map{nullptr};  // only with quantiles
+  };
+
+  Member MakeMember(int lookback, const std::string& suffix);
+  torch::Tensor MemberCore(Member& member, const torch::Tensor& load,
+                           const torch::Tensor& exogenous);
   torch::Tensor MovingAverage(const torch::Tensor& load) const;
 
   v1::LinearSpec::Variant variant_;
   int moving_average_points_;
-  torch::nn::Linear load_map_{nullptr};      // last-value variant
-  torch::nn::Linear trend_map_{nullptr};     // decomposition variant
-  torch::nn::Linear seasonal_map_{nullptr};  // decomposition variant
-  torch::nn::Linear exogenous_map_{nullptr};
-  torch::nn::Linear spread_map_{nullptr};  // only with quantiles
+  std::vector<Member> members_;
 };
 
 // One block of the residual stack.

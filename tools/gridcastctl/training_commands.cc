@@ -113,10 +113,13 @@ absl::Status ParseNetwork(const ParsedArgs& args, v1::ArchitectureSpec* spec) {
       mlp->add_hidden_sizes(static_cast<int32_t>(width));
     }
     mlp->set_dropout(dropout);
-  } else if (family == "nlinear") {
-    spec->mutable_linear()->set_variant(v1::LinearSpec::VARIANT_LAST_VALUE);
-  } else if (family == "dlinear") {
-    spec->mutable_linear()->set_variant(v1::LinearSpec::VARIANT_DECOMPOSITION);
+  } else if (family == "nlinear" || family == "dlinear") {
+    GC_ASSIGN_OR_RETURN(const int64_t members,
+                        args.GetInt("lookback-members", 1, 1, 1 << 16));
+    spec->mutable_linear()->set_variant(
+        family == "nlinear" ? v1::LinearSpec::VARIANT_LAST_VALUE
+                            : v1::LinearSpec::VARIANT_DECOMPOSITION);
+    spec->mutable_linear()->set_lookback_members(static_cast<int32_t>(members));
   } else if (family == "residual") {
     spec->mutable_residual_stack()->set_dropout(dropout);
   } else if (family == "gru") {
@@ -131,6 +134,11 @@ absl::Status ParseNetwork(const ParsedArgs& args, v1::ArchitectureSpec* spec) {
   if (family != "mlp" && args.Has("hidden")) {
     return UsageError(
         absl::StrCat("--hidden is for --family mlp, not ", family));
+  }
+  if (family != "nlinear" && family != "dlinear" &&
+      args.Has("lookback-members")) {
+    return UsageError(absl::StrCat(
+        "--lookback-members is for --family nlinear or dlinear, not ", family));
   }
   return absl::OkStatus();
 }
@@ -405,6 +413,9 @@ CommandSpec TrainSpec() {
            "mlp: widths of the hidden layers (default 256,256)"},
           {"dropout", "P",
            "mlp, residual: dropout between hidden layers (default 0)"},
+          {"lookback-members", "K",
+           "nlinear, dlinear: K maps over the last 1/K, 2/K ... of the "
+           "window, averaged (default 1; see docs/accuracy.md)"},
           {"covariate", "NAME",
            "an uploaded covariate whose future is known at forecast time, "
            "such as temperature_c (repeatable)",
