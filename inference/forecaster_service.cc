@@ -52,14 +52,18 @@ void LogRefused(const v1::ForecastRequest& request,
       .Field("reason", status);
 }
 
+absl::Status CheckHistoryLimit(const v1::TimeSeries& history,
+                               const ServiceLimits& limits) {
+  const int64_t points = history.values_size();
+  return CheckLimit(absl::StatusCode::kResourceExhausted,
+                    absl::StrCat("history has ", points, " points"), points,
+                    "max_history_points", limits.max_history_points);
+}
+
 // Before the model is looked up: an oversized request costs no more.
 absl::Status CheckForecastLimits(const v1::ForecastRequest& request,
                                  const ServiceLimits& limits) {
-  const int64_t points = request.history().values_size();
-  GC_RETURN_IF_ERROR(CheckLimit(absl::StatusCode::kResourceExhausted,
-                                absl::StrCat("history has ", points, " points"),
-                                points, "max_history_points",
-                                limits.max_history_points));
+  GC_RETURN_IF_ERROR(CheckHistoryLimit(request.history(), limits));
   return CheckHorizon("horizon", request.horizon(), limits);
 }
 
@@ -180,6 +184,9 @@ grpc::ServerUnaryReactor* ForecasterServiceImpl::DetectAnomalies(
   if (shape.ok() && request->version() < 0) {
     shape = absl::InvalidArgumentError(
         absl::StrCat("version=", request->version(), " must be 0 or positive"));
+  }
+  if (shape.ok()) {
+    shape = CheckHistoryLimit(request->history(), options_.limits);
   }
   if (!shape.ok()) return FinishWith(context, shape);
 

@@ -166,6 +166,33 @@ TEST_CASE("a forecast over --max_horizon or --max_history_points is refused",
         grpc::StatusCode::NOT_FOUND);
 }
 
+TEST_CASE("DetectAnomalies over --max_history_points is refused", "[limits]") {
+  ClusterOptions options;
+  options.configure_inference = [](InferenceServerOptions* inference) {
+    inference->service.limits.max_history_points = 200;
+  };
+  Cluster cluster(options);
+
+  const auto detect = [&](int points) {
+    const v1::ForecastRequest forecast = RequestWithHistory(points, 0);
+    v1::DetectAnomaliesRequest request;
+    request.set_model(forecast.model());
+    *request.mutable_history() = forecast.history();
+    grpc::ClientContext context;
+    v1::DetectAnomaliesResponse response;
+    return cluster.forecaster_stub().DetectAnomalies(&context, request,
+                                                     &response);
+  };
+  const grpc::Status history = detect(201);
+  CHECK(history.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED);
+  CHECK_THAT(history.error_message(),
+             Equals("history has 201 points; limit --max_history_points is "
+                    "200"));
+
+  // Within the limit the request reaches the model lookup.
+  CHECK(detect(200).error_code() == grpc::StatusCode::NOT_FOUND);
+}
+
 TEST_CASE("a message over --max_message_bytes is refused by gRPC", "[limits]") {
   ClusterOptions options;
   options.configure_inference = [](InferenceServerOptions* inference) {
