@@ -36,7 +36,8 @@ ABSL_FLAG(int, max_active_jobs, 64,
 ABSL_FLAG(int, max_horizon, 2048,
           "most points a model or a forecast may look ahead");
 ABSL_FLAG(int64_t, max_history_points, 100'000,
-          "inference: most points in the history of one forecast");
+          "inference: most points in the history of one forecast or "
+          "anomaly check");
 
 ABSL_FLAG(std::string, tls_cert_file, "",
           "PEM certificate chain; with --tls_key_file turns TLS on");
