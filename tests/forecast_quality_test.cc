@@ -5,6 +5,7 @@
 #include <map>
 #include <random>
 
+#include "absl/strings/str_cat.h"
 #include "common/model/architecture.h"
 #include "common/model/networks.h"
 #include "common/store/model_store.h"
@@ -361,6 +362,114 @@ TEST_CASE("calibrated bands are served as the trainer scored them",
             Approx(expected).epsilon(1e-4).margin(1e-6));
     }
   }
+}
+
+// Mean absolute error of a served forecast against what came next.
+double ForecastError(const v1::ForecastResponse& response,
+                     const std::vector<double>& truth, size_t first) {
+  REQUIRE(response.values_size() == kHorizon);
+  double sum = 0;
+  for (int h = 0; h < kHorizon; ++h) {
+    sum += std::abs(response.values(h) - truth[first + h]);
+  }
+  return sum / kHorizon;
+}
+
+TEST_CASE(
+    "a global model trained on several feeders serves each of them and "
+    "fine-tunes on one",
+    "[quality][e2e]") {
+  Cluster cluster;
+  // Three feeders of very different sizes; a horizon more of each than
+  // is uploaded, to score the forecasts against.
+  const std::vector<double> scales = {1, 40, 900};
+  // The history ends on a Wednesday noon, so that the window does not
+  // end in a weekend the horizon leaves.
+  const int history_points = 6 * kWeek + 2 * 24 + 12;
+  std::vector<std::vector<double>> truths;
+  std::vector<std::string> datasets;
+  for (size_t f = 0; f < scales.size(); ++f) {
+    std::vector<double> load =
+        SyntheticHourlyLoad(history_points + kHorizon, 20 + f);
+    for (double& value : load) value *= scales[f];
+    truths.push_back(load);
+    load.resize(history_points);
+    datasets.push_back(UploadSeries(cluster, absl::StrCat("feeder-", f), load));
+  }
+
+  v1::CreateTrainingJobRequest job = SmallJob("global", datasets[0]);
+  for (size_t f = 1; f < datasets.size(); ++f) job.add_dataset_ids(datasets[f]);
+  job.mutable_spec()->mutable_linear();
+  const v1::TrainingJob trained = cluster.TrainAndWait(job);
+  REQUIRE(trained.state() == v1::JOB_STATE_SUCCEEDED);
+  CHECK(trained.published_version() == 1);
+
+  // The tail of every feeder was scored: as many windows as one feeder's
+  // test tail has, three times over.
+  v1::TrainingOptions options;
+  REQUIRE(ResolveTrainingOptions(3600, &options).ok());
+  const absl::StatusOr<SeriesSplit> split =
+      SplitSeries(history_points, kWindow, kHorizon, options, "global");
+  REQUIRE(split.ok());
+  const int64_t tail_windows =
+      history_points - kHorizon - split->test_start + 1;
+  CHECK(trained.evaluation().model().windows() == 3 * tail_windows);
+
+  REQUIRE(cluster.WaitForServedVersion("global", 1));
+  const auto describe = [&](const std::string& name) {
+    grpc::ClientContext context;
+    v1::GetModelRequest get;
+    get.set_model(name);
+    v1::GetModelResponse model;
+    REQUIRE(cluster.forecaster_stub().GetModel(&context, get, &model).ok());
+    return model.model();
+  };
+  const v1::Model global = describe("global");
+  REQUIRE(global.versions_size() == 1);
+  const v1::Lineage& lineage = global.versions(0).lineage();
+  CHECK(std::vector<std::string>(lineage.dataset_ids().begin(),
+                                 lineage.dataset_ids().end()) == datasets);
+  CHECK(lineage.parent().name().empty());
+  CHECK(lineage.job_id() == trained.id());
+
+  // One model, each feeder at its own size: within a tenth of it.
+  for (size_t f = 0; f < scales.size(); ++f) {
+    INFO("feeder-" << f);
+    std::vector<double> history(truths[f].begin(),
+                                truths[f].begin() + history_points);
+    v1::ForecastResponse response;
+    REQUIRE(
+        Forecast(cluster, RecentHistory("global", history), &response).ok());
+    CHECK(response.version() == 1);
+    CHECK(ForecastError(response, truths[f], history_points) < 0.1 * scales[f]);
+  }
+
+  // Fine-tuned on the middle feeder alone, as that feeder's own model.
+  v1::CreateTrainingJobRequest tune = SmallJob("feeder-1", datasets[1]);
+  tune.clear_spec();
+  tune.mutable_base()->set_name("global");
+  tune.mutable_options()->set_max_epochs(3);
+  tune.mutable_options()->set_learning_rate(1e-4);
+  const v1::TrainingJob tuned = cluster.TrainAndWait(tune);
+  REQUIRE(tuned.state() == v1::JOB_STATE_SUCCEEDED);
+  CHECK(tuned.base().version() == 1);
+  REQUIRE(cluster.WaitForServedVersion("feeder-1", 1));
+
+  const v1::Model own = describe("feeder-1");
+  REQUIRE(own.versions_size() == 1);
+  CHECK(own.versions(0).lineage().parent().name() == "global");
+  CHECK(own.versions(0).lineage().parent().version() == 1);
+  REQUIRE(own.versions(0).lineage().dataset_ids_size() == 1);
+  CHECK(own.versions(0).lineage().dataset_ids(0) == datasets[1]);
+  CHECK(own.versions(0).spec().network_case() == v1::ArchitectureSpec::kLinear);
+
+  std::vector<double> history(truths[1].begin(),
+                              truths[1].begin() + history_points);
+  v1::ForecastResponse response;
+  REQUIRE(
+      Forecast(cluster, RecentHistory("feeder-1", history), &response).ok());
+  CHECK(response.model() == "feeder-1");
+  CHECK(ForecastError(response, truths[1], history_points) < 0.1 * scales[1]);
 }
 
 // Weekly cycles with no noise at all: repeating last week is exact, so no
