@@ -205,6 +205,15 @@ TEST_CASE("gridcastctl's exit codes tell usage, file and server errors apart",
     CHECK(absl::StartsWith(result.err,
                            "gridcastctl: listing models: UNAVAILABLE: "));
   }
+  SECTION("a plot file that is neither .svg nor .png is a usage error: 2") {
+    const CtlResult result = RunCtl(cluster, dir,
+                                    {"forecast", "--model", "m", "--history",
+                                     "h.csv", "--plot", "forecast.jpg"});
+    CHECK(result.exit_code == 2);
+    CHECK(result.err ==
+          "gridcastctl: --plot forecast.jpg: the file name must end in .svg "
+          "or .png\n");
+  }
   SECTION("every command's --help lists the exit codes") {
     for (const char* command : {"upload", "train", "forecast"}) {
       const CtlResult result = RunCtl(cluster, dir, {command, "--help"});
@@ -350,6 +359,23 @@ TEST_CASE("train, wait and forecast with a plot, as a script runs them",
   CHECK(std::count(element.begin(), element.end(), ',') == 48);
   CHECK(absl::StrContains(svg, "<polyline id=\"forecast\""));
   CHECK(absl::EndsWith(svg, "</svg>\n"));
+
+  // The same picture as a PNG, chosen by the file name.
+  const std::string png_path = dir.path() + "/forecast.png";
+  const CtlResult png_forecast =
+      RunCtl(cluster, dir,
+             {"forecast", "--model", "feeder-17", "--history", history,
+              "--format", "csv", "--plot", png_path});
+  INFO(png_forecast.err);
+  REQUIRE(png_forecast.exit_code == 0);
+  CHECK(png_forecast.out == forecast.out);
+  const std::string png = ReadFile(png_path);
+  REQUIRE(png.size() > 33);
+  CHECK(png.substr(0, 16) ==
+        std::string("\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR", 16));
+  // 960 x 480, 8-bit RGB.
+  CHECK(png.substr(16, 10) ==
+        std::string("\0\0\x03\xc0\0\0\x01\xe0\x08\x02", 10));
 
   SECTION("on a terminal, progress is one bar redrawn in place with an ETA") {
     const CtlResult train = RunCtlOnTerminal(

@@ -10,6 +10,8 @@ packages=(
   build-essential cmake ninja-build pkg-config git ca-certificates
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libtorch-dev libabsl-dev catch2 libssl-dev
+  # gridcastctl deflates its PNG plots with zlib (gRPC pulls it in as well).
+  zlib1g-dev
   # LibTorch's matrix products go through libblas.so.3; without this it is
   # the reference BLAS, 3x (one window) to 30-80x (a training batch) slower.
   libopenblas0-openmp

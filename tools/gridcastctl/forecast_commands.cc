@@ -11,6 +11,8 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
@@ -21,6 +23,7 @@
 #include "tools/gridcastctl/exit_codes.h"
 #include "tools/gridcastctl/format.h"
 #include "tools/gridcastctl/local_time.h"
+#include "tools/gridcastctl/png_plot.h"
 #include "tools/gridcastctl/print.h"
 #include "tools/gridcastctl/served_model.h"
 #include "tools/gridcastctl/svg_plot.h"
@@ -162,6 +165,8 @@ CommandSpec ModelsGetSpec() {
 
 // --------------------------------------------------------------- forecast
 
+enum class PlotFormat { kSvg, kPng };
+
 struct ForecastOptions {
   std::string model;
   int64_t version = 0;
@@ -171,8 +176,9 @@ struct ForecastOptions {
   std::string future_path;
   HistoryColumns columns;
   CsvFormatOptions csv_format;
-  // Where to write the SVG picture; empty: none.
+  // Where to write the picture, SVG or PNG by its name; empty: none.
   std::string plot_path;
+  PlotFormat plot_format = PlotFormat::kSvg;
   // 0: the input window of the model.
   int64_t points = 0;
   int64_t horizon = 0;
@@ -180,6 +186,18 @@ struct ForecastOptions {
   int64_t plot_history = 0;
   OutputFormat format = OutputFormat::kTable;
 };
+
+// The picture's format, from the end of its file name.
+absl::StatusOr<PlotFormat> PlotFormatOf(const std::string& path) {
+  if (path.empty()) {
+    return UsageError("--plot needs a file name, such as forecast.svg");
+  }
+  const std::string lower = absl::AsciiStrToLower(path);
+  if (absl::EndsWith(lower, ".svg")) return PlotFormat::kSvg;
+  if (absl::EndsWith(lower, ".png")) return PlotFormat::kPng;
+  return UsageError(absl::StrCat("--plot ", path,
+                                 ": the file name must end in .svg or .png"));
+}
 
 absl::StatusOr<ForecastOptions> ParseForecastOptions(const ParsedArgs& args) {
   ForecastOptions options;
@@ -190,8 +208,8 @@ absl::StatusOr<ForecastOptions> ParseForecastOptions(const ParsedArgs& args) {
   options.columns = GetHistoryColumns(args);
   GC_ASSIGN_OR_RETURN(options.csv_format, GetCsvFormatOptions(args));
   options.plot_path = args.GetString("plot");
-  if (args.Has("plot") && options.plot_path.empty()) {
-    return UsageError("--plot needs a file name, such as forecast.svg");
+  if (args.Has("plot")) {
+    GC_ASSIGN_OR_RETURN(options.plot_format, PlotFormatOf(options.plot_path));
   }
   GC_ASSIGN_OR_RETURN(options.points,
                       args.GetInt("points", 0, 1, kMaxHistoryPoints));
@@ -323,9 +341,15 @@ absl::Status WritePlot(const ForecastOptions& options,
                               response.values().end());
   plot.bands = BandsFromQuantiles(response);
 
-  // TODO(issue 6): PNG as well; SVG needs no library and opens anywhere.
-  std::ofstream file(options.plot_path, std::ios::out | std::ios::trunc);
-  file << RenderForecastSvg(plot);
+  std::string picture;
+  if (options.plot_format == PlotFormat::kPng) {
+    GC_ASSIGN_OR_RETURN(picture, RenderForecastPng(plot));
+  } else {
+    picture = RenderForecastSvg(plot);
+  }
+  std::ofstream file(options.plot_path,
+                     std::ios::out | std::ios::trunc | std::ios::binary);
+  file << picture;
   file.close();
   if (!file) {
     return absl::UnavailableError(absl::StrCat("writing ", options.plot_path,
@@ -405,9 +429,9 @@ CommandSpec ForecastSpec() {
           {"horizon", "N",
            "points to forecast; 0 means the model's (default 0)"},
           {"format", "table|csv|json", "output format (default table)"},
-          {"plot", "FILE.svg",
-           "also draw the history, the forecast and its quantile bands as "
-           "an SVG picture"},
+          {"plot", "FILE.svg|FILE.png",
+           "also draw the history, the forecast and its quantile bands, as "
+           "an SVG or a PNG picture by the file name's ending"},
           {"plot-history", "N",
            "history points to draw (default: the points sent)"},
       })};
