@@ -18,6 +18,7 @@
 #include "common/status_macros.h"
 #include "trainer/evaluation.h"
 #include "trainer/fit_checkpoint.h"
+#include "trainer/fused_adam.h"
 
 namespace gridcast {
 namespace {
@@ -229,6 +230,14 @@ double MeanLoss(ForecastNetworkImpl& network, const WindowTensors& data,
   return sum / count;
 }
 
+// Drops the gradients rather than zeroing them: backward() then writes
+// each one instead of adding it to zeros, one pass over memory fewer.
+void ForgetGradients(torch::optim::Optimizer& optimizer) {
+  for (auto& group : optimizer.param_groups()) {
+    for (auto& parameter : group.params()) parameter.mutable_grad().reset();
+  }
+}
+
 void SetLearningRate(torch::optim::Adam& optimizer, double rate) {
   for (auto& group : optimizer.param_groups()) {
     static_cast<torch::optim::AdamOptions&>(group.options()).lr(rate);
@@ -273,8 +282,8 @@ FitResult Fit(ForecastNetworkImpl& network,
               const v1::TrainingOptions& options, at::Generator& generator,
               const TrainingCallbacks& callbacks,
               const TrainingCheckpoint* resume, const std::string& job_id) {
-  torch::optim::Adam optimizer(
-      std::move(trainable), torch::optim::AdamOptions(options.learning_rate()));
+  FusedAdam optimizer(std::move(trainable),
+                      torch::optim::AdamOptions(options.learning_rate()));
   const int64_t count = train.past.size(0);
 
   double best_loss = MeanLoss(network, validation, levels);
@@ -306,7 +315,7 @@ FitResult Fit(ForecastNetworkImpl& network,
       }
       const int64_t end = std::min(count, begin + options.batch_size());
       const torch::Tensor batch = order.slice(/*dim=*/0, begin, end);
-      optimizer.zero_grad();
+      ForgetGradients(optimizer);
       const torch::Tensor loss =
           TrainingLoss(network, train.past.index_select(0, batch),
                        train.future.index_select(0, batch),
