@@ -5,6 +5,8 @@
 #include <map>
 #include <random>
 
+#include <google/protobuf/util/message_differencer.h>
+
 #include "absl/strings/str_cat.h"
 #include "common/model/architecture.h"
 #include "common/model/networks.h"
@@ -21,6 +23,7 @@ namespace gridcast::testing {
 namespace {
 
 using Catch::Matchers::Contains;
+using google::protobuf::util::MessageDifferencer;
 
 constexpr int kWindow = 48;
 constexpr int kHorizon = 12;
@@ -381,6 +384,44 @@ TEST_CASE("MASE is scored against both the daily and the weekly naive",
   REQUIRE(model.model().versions_size() == 1);
   CHECK(model.model().versions(0).evaluation().model().weekly_mase() ==
         evaluation.model().weekly_mase());
+}
+
+TEST_CASE("GetModel returns the evaluation the trainer stored with the version",
+          "[quality][e2e]") {
+  Cluster cluster;
+  const std::vector<double> load = SyntheticHourlyLoad(8 * kWeek);
+  const std::string dataset = UploadSeries(cluster, "feeder-8", load);
+  v1::CreateTrainingJobRequest job = SmallJob("evaluated", dataset);
+  job.mutable_spec()->mutable_linear();
+  for (double level : {0.1, 0.5, 0.9}) job.mutable_spec()->add_quantiles(level);
+  const v1::TrainingJob trained = cluster.TrainAndWait(job);
+  REQUIRE(trained.state() == v1::JOB_STATE_SUCCEEDED);
+  REQUIRE(cluster.WaitForServedVersion("evaluated", 1));
+
+  grpc::ClientContext context;
+  v1::GetModelRequest get;
+  get.set_model("evaluated");
+  v1::GetModelResponse model;
+  REQUIRE(cluster.forecaster_stub().GetModel(&context, get, &model).ok());
+  REQUIRE(model.model().versions_size() == 1);
+  const v1::Evaluation& described = model.model().versions(0).evaluation();
+
+  // Every metric, as the job reported it and as the manifest keeps it.
+  const absl::StatusOr<store::v1::Manifest> manifest =
+      cluster.trainer().store()->ReadManifest("evaluated", 1);
+  REQUIRE(manifest.ok());
+  CHECK(MessageDifferencer::Equals(described, manifest->evaluation()));
+  CHECK(MessageDifferencer::Equals(described, trained.evaluation()));
+  INFO(described.DebugString());
+  CHECK(described.model().mae() > 0);
+  CHECK(described.model().rmse() > 0);
+  CHECK(described.model().mase() > 0);
+  CHECK(described.model().weekly_mase() > 0);
+  CHECK(described.seasonal_naive().mae() > 0);
+  CHECK(described.weekly_naive().mae() > 0);
+  CHECK(described.tail_end_time() > described.tail_start_time());
+  CHECK(described.quantiles_size() == 3);
+  CHECK(described.intervals_size() == 1);
 }
 
 TEST_CASE("calibrated bands are served as the trainer scored them",
