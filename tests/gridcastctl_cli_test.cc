@@ -7,12 +7,14 @@
 #include <algorithm>
 #include <cstdio>
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <string>
 #include <vector>
 
 #include <catch2/catch.hpp>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -156,6 +158,21 @@ int DatasetCount(Cluster& cluster) {
   return response.datasets_size();
 }
 
+// The commands that `gridcastctl --help` lists, such as "jobs get": each
+// line under "Commands:" is the name, two or more spaces, the summary.
+std::vector<std::string> CommandNames(const std::string& overview) {
+  const size_t start = overview.find("Commands:\n");
+  REQUIRE(start != std::string::npos);
+  const size_t end = overview.find("\n\n", start);
+  const std::string list = overview.substr(start, end - start);
+  std::vector<std::string> names;
+  for (absl::string_view line : absl::StrSplit(list, '\n')) {
+    if (!absl::ConsumePrefix(&line, "  ")) continue;
+    names.emplace_back(line.substr(0, line.find("  ")));
+  }
+  return names;
+}
+
 TEST_CASE("gridcastctl's exit codes tell usage, file and server errors apart",
           "[gridcastctl][cli][e2e]") {
   Cluster cluster;
@@ -215,9 +232,22 @@ TEST_CASE("gridcastctl's exit codes tell usage, file and server errors apart",
           "or .png\n");
   }
   SECTION("every command's --help lists the exit codes") {
-    for (const char* command : {"upload", "train", "forecast"}) {
-      const CtlResult result = RunCtl(cluster, dir, {command, "--help"});
+    const CtlResult overview = RunCtl(cluster, dir, {"--help"});
+    REQUIRE(overview.exit_code == 0);
+    const std::vector<std::string> commands = CommandNames(overview.out);
+    for (const char* expected :
+         {"sample", "upload", "datasets delete", "finetune", "jobs watch",
+          "models list", "forecast", "anomalies"}) {
+      CHECK(std::count(commands.begin(), commands.end(), expected) == 1);
+    }
+    for (const std::string& command : commands) {
+      INFO(command);
+      std::vector<std::string> args = absl::StrSplit(command, ' ');
+      args.push_back("--help");
+      const CtlResult result = RunCtl(cluster, dir, args);
       CHECK(result.exit_code == 0);
+      CHECK(absl::StartsWith(result.out,
+                             absl::StrCat("Usage: gridcastctl ", command)));
       CHECK(absl::StrContains(result.out, "Exit status:"));
       CHECK(absl::StrContains(result.out, "3  the server refused"));
     }
@@ -579,6 +609,246 @@ TEST_CASE(
                 "--band", "0.2,0.8"});
     CHECK(refused.exit_code == 3);
     CHECK(absl::StrContains(refused.err, "INVALID_ARGUMENT"));
+  }
+}
+
+// The cells of a line of a gridcastctl table: columns are two or more
+// spaces apart, and a cell holds single spaces at most.
+std::vector<std::string> Cells(absl::string_view line) {
+  std::vector<std::string> cells;
+  for (absl::string_view piece : absl::StrSplit(line, "  ")) {
+    piece = absl::StripAsciiWhitespace(piece);
+    if (!piece.empty()) cells.emplace_back(piece);
+  }
+  return cells;
+}
+
+// The rows of a table printed on stdout, the header first.
+std::vector<std::vector<std::string>> TableRows(const std::string& out) {
+  std::vector<std::vector<std::string>> rows;
+  for (const std::string& line : Lines(out)) rows.push_back(Cells(line));
+  return rows;
+}
+
+// The row whose first cell is `id`; empty when there is none.
+std::vector<std::string> RowOf(
+    const std::vector<std::vector<std::string>>& rows, const std::string& id) {
+  for (const std::vector<std::string>& row : rows) {
+    if (!row.empty() && row[0] == id) return row;
+  }
+  return {};
+}
+
+// The "key:  value" lines of a record such as `jobs get` prints, up to the
+// first blank line; a value's further lines are left out.
+std::map<std::string, std::string> Fields(const std::string& out) {
+  std::map<std::string, std::string> fields;
+  for (absl::string_view line : absl::StrSplit(out, '\n')) {
+    if (line.empty()) break;
+    const size_t colon = line.find(':');
+    if (colon == absl::string_view::npos || line[0] == ' ') continue;
+    fields[std::string(line.substr(0, colon))] =
+        std::string(absl::StripAsciiWhitespace(line.substr(colon + 1)));
+  }
+  return fields;
+}
+
+// The job id of train's or finetune's "job ID SUCCEEDED: ..." line.
+std::string JobIdOf(const std::string& out) {
+  REQUIRE(absl::StartsWith(out, "job "));
+  return out.substr(4, out.find(' ', 4) - 4);
+}
+
+std::string Upload(Cluster& cluster, const TempDir& dir,
+                   const std::string& path, const std::string& series) {
+  const CtlResult upload = RunCtl(
+      cluster, dir, {"upload", "--file", path, "--series", series, "--quiet"});
+  INFO(upload.err);
+  REQUIRE(upload.exit_code == 0);
+  return std::string(absl::StripSuffix(upload.out, "\n"));
+}
+
+TEST_CASE("datasets, jobs and models list what the servers hold",
+          "[gridcastctl][cli][e2e]") {
+  Cluster cluster;
+  TempDir dir;
+
+  // Nothing stored yet: an empty list is a note on stderr, not an error.
+  const std::vector<std::pair<std::vector<std::string>, std::string>> empty = {
+      {{"datasets", "list"}, "no datasets\n"},
+      {{"jobs", "list"}, "no training jobs\n"},
+      {{"models", "list"}, "no models\n"}};
+  for (const auto& [args, note] : empty) {
+    const CtlResult result = RunCtl(cluster, dir, args);
+    CHECK(result.exit_code == 0);
+    CHECK(result.out.empty());
+    CHECK(result.err == note);
+  }
+
+  // 30 days of feeder-21 to train on, 21 days of feeder-22 to fine-tune on.
+  const std::string history =
+      WriteFile(dir, "feeder-21.csv", HourlyCsv(24 * 30));
+  const std::string dataset = Upload(cluster, dir, history, "feeder-21");
+  const std::string recent_dataset =
+      Upload(cluster, dir, WriteFile(dir, "feeder-22.csv", HourlyCsv(24 * 21)),
+             "feeder-22");
+
+  const CtlResult datasets = RunCtl(cluster, dir, {"datasets", "list"});
+  REQUIRE(datasets.exit_code == 0);
+  const std::vector<std::vector<std::string>> dataset_rows =
+      TableRows(datasets.out);
+  REQUIRE(dataset_rows.size() == 3);
+  CHECK(dataset_rows[0] == std::vector<std::string>{
+                               "ID", "SERIES", "EVERY", "POINTS", "FROM (UTC)",
+                               "TO (UTC)", "REPAIRS", "CREATED (UTC)"});
+  std::vector<std::string> row = RowOf(dataset_rows, dataset);
+  REQUIRE(row.size() == 8);
+  CHECK(std::vector<std::string>(row.begin() + 1, row.end() - 1) ==
+        std::vector<std::string>{"feeder-21", "1h", "720", "2024-01-01 00:00",
+                                 "2024-01-30 23:00", "0"});
+  const CtlResult one_series =
+      RunCtl(cluster, dir, {"datasets", "list", "--series", "feeder-22"});
+  REQUIRE(one_series.exit_code == 0);
+  const std::vector<std::vector<std::string>> series_rows =
+      TableRows(one_series.out);
+  REQUIRE(series_rows.size() == 2);
+  CHECK(series_rows[1][0] == recent_dataset);
+  CHECK(series_rows[1][3] == "504");
+
+  // A model, then a version fine-tuned from it on the other feeder.
+  const CtlResult train =
+      RunCtl(cluster, dir,
+             {"train", "--model", "feeder-21", "--dataset", dataset, "--window",
+              "24", "--horizon", "6", "--hidden", "16", "--epochs", "3",
+              "--patience", "3", "--allow-rejected"});
+  INFO(train.err);
+  REQUIRE(train.exit_code == 0);
+  const std::string job = JobIdOf(train.out);
+  const CtlResult finetune = RunCtl(
+      cluster, dir,
+      {"finetune", "--model", "feeder-21", "--base-model", "feeder-21",
+       "--dataset", recent_dataset, "--epochs", "2", "--allow-rejected"});
+  INFO(finetune.err);
+  REQUIRE(finetune.exit_code == 0);
+  CHECK(absl::StrContains(finetune.out,
+                          " SUCCEEDED: model feeder-21 version 2 published\n"));
+  CHECK(absl::StrContains(finetune.out, "\nseasonal naive "));
+  CHECK(absl::StrContains(finetune.err, "\nepoch 2/2 train "));
+  const std::string finetune_job = JobIdOf(finetune.out);
+  CHECK(finetune_job != job);
+  // Served from here on: every forecast below comes from version 2.
+  REQUIRE(RunCtl(cluster, dir,
+                 {"models", "get", "feeder-21", "--wait-version", "2",
+                  "--wait-timeout", "60"})
+              .exit_code == 0);
+
+  SECTION("jobs list: both jobs, with their epochs and versions") {
+    const CtlResult jobs = RunCtl(cluster, dir, {"jobs", "list"});
+    REQUIRE(jobs.exit_code == 0);
+    const std::vector<std::vector<std::string>> rows = TableRows(jobs.out);
+    REQUIRE(rows.size() == 3);
+    CHECK(rows[0] == std::vector<std::string>{"ID", "MODEL", "STATE", "EPOCH",
+                                              "VERSION", "CREATED (UTC)",
+                                              "ERROR"});
+    row = RowOf(rows, job);
+    REQUIRE(row.size() >= 5);
+    CHECK(std::vector<std::string>(row.begin() + 1, row.begin() + 5) ==
+          std::vector<std::string>{"feeder-21", "SUCCEEDED", "3/3", "1"});
+    row = RowOf(rows, finetune_job);
+    REQUIRE(row.size() >= 5);
+    CHECK(std::vector<std::string>(row.begin() + 1, row.begin() + 5) ==
+          std::vector<std::string>{"feeder-21", "SUCCEEDED", "2/2", "2"});
+
+    const CtlResult other =
+        RunCtl(cluster, dir, {"jobs", "list", "--model", "feeder-99"});
+    CHECK(other.exit_code == 0);
+    CHECK(other.out.empty());
+  }
+  SECTION("jobs get: the network of a training, the base of a fine-tune") {
+    const CtlResult trained = RunCtl(cluster, dir, {"jobs", "get", job});
+    REQUIRE(trained.exit_code == 0);
+    std::map<std::string, std::string> fields = Fields(trained.out);
+    CHECK(fields["job"] == job);
+    CHECK(fields["model"] == "feeder-21");
+    CHECK(fields["state"] == "SUCCEEDED");
+    CHECK(fields["datasets"] == dataset);
+    CHECK(fields["network"] == "mlp 16, window 24, horizon 6");
+    CHECK(fields.count("fine-tunes") == 0);
+    CHECK(absl::StartsWith(fields["epoch"], "3/3, train "));
+    CHECK(fields["published"] == "version 1");
+    CHECK(absl::StrContains(trained.out, "\nevaluation on the held-out tail"));
+
+    const CtlResult tuned = RunCtl(cluster, dir, {"jobs", "get", finetune_job});
+    REQUIRE(tuned.exit_code == 0);
+    fields = Fields(tuned.out);
+    CHECK(fields["datasets"] == recent_dataset);
+    CHECK(fields["fine-tunes"] == "feeder-21 version 1");
+    CHECK(fields.count("network") == 0);
+    CHECK(fields["published"] == "version 2");
+
+    const CtlResult missing =
+        RunCtl(cluster, dir, {"jobs", "get", "job-000000000000"});
+    CHECK(missing.exit_code == 3);
+    CHECK(absl::StartsWith(
+        missing.err, "gridcastctl: getting job job-000000000000: NOT_FOUND: "));
+  }
+  SECTION("models list and get: the served fine-tune and its metrics") {
+    const CtlResult models = RunCtl(cluster, dir, {"models", "list"});
+    REQUIRE(models.exit_code == 0);
+    const std::vector<std::vector<std::string>> rows = TableRows(models.out);
+    REQUIRE(rows.size() == 2);
+    CHECK(rows[0] == std::vector<std::string>{"NAME", "SERVED", "LATEST",
+                                              "LATEST STATE", "MAE",
+                                              "NAIVE MAE"});
+    REQUIRE(rows[1].size() == 6);
+    CHECK(std::vector<std::string>(rows[1].begin(), rows[1].begin() + 4) ==
+          std::vector<std::string>{"feeder-21", "2", "2", "READY"});
+
+    // The MAEs are version 2's, as `models get` shows them.
+    const CtlResult model =
+        RunCtl(cluster, dir, {"models", "get", "feeder-21"});
+    REQUIRE(model.exit_code == 0);
+    const size_t version_2 = model.out.find("version 2  READY  (served)\n");
+    const size_t version_1 = model.out.find("version 1  ");
+    REQUIRE(version_2 != std::string::npos);
+    REQUIRE(version_1 > version_2);
+    const std::string block =
+        model.out.substr(version_2, version_1 - version_2);
+    CHECK(absl::StrContains(block, absl::StrCat("MAE ", rows[1][4], ", RMSE")));
+    CHECK(absl::StrContains(
+        block, absl::StrCat("seasonal naive: MAE ", rows[1][5], ", RMSE")));
+    CHECK(absl::StrContains(block, "fine-tuned from feeder-21 version 1"));
+  }
+  SECTION("forecast as a table: a heading, then the CSV's points aligned") {
+    const CtlResult table =
+        RunCtl(cluster, dir,
+               {"forecast", "--model", "feeder-21", "--history", history});
+    const CtlResult csv = RunCtl(cluster, dir,
+                                 {"forecast", "--model", "feeder-21",
+                                  "--history", history, "--format", "csv"});
+    INFO(table.err);
+    REQUIRE(table.exit_code == 0);
+    REQUIRE(csv.exit_code == 0);
+    const std::vector<std::string> lines = Lines(table.out);
+    const std::vector<std::string> csv_lines = Lines(csv.out);
+    REQUIRE(lines.size() == 8);
+    REQUIRE(csv_lines.size() == 7);
+    CHECK(lines[0] ==
+          "model feeder-21 version 2: 6 points from 2024-01-31 00:00:00 UTC, "
+          "every 1h");
+    CHECK(Cells(lines[1]) ==
+          std::vector<std::string>{"TIMESTAMP (UTC)", "load_kw"});
+    for (int i = 0; i < 6; ++i) {
+      const std::vector<std::string> cells = Cells(lines[2 + i]);
+      const std::vector<std::string> fields =
+          absl::StrSplit(csv_lines[1 + i], ',');
+      REQUIRE(cells.size() == 2);
+      REQUIRE(fields.size() == 2);
+      CHECK(cells[0] == fields[0]);
+      CHECK(std::stod(cells[1]) == Approx(std::stod(fields[1])).epsilon(1e-4));
+      // Right-aligned under the header.
+      CHECK(lines[2 + i].size() == lines[1].size());
+    }
   }
 }
 
