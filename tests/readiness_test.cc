@@ -41,6 +41,12 @@ class LoadGate {
     absl::MutexLock lock(&mu_);
     open_ = true;
   }
+  // Shuts the gate again for the loads that come next.
+  void Close() {
+    absl::MutexLock lock(&mu_);
+    open_ = false;
+    entered_ = 0;
+  }
   // Whether a load has reached the gate within `timeout`.
   bool WaitEntered(absl::Duration timeout) {
     absl::MutexLock lock(&mu_);
@@ -122,6 +128,7 @@ class Replica {
   }
 
   LoadGate& gate() { return *gate_; }
+  std::shared_ptr<grpc::Channel> channel() { return channel_; }
   InferenceServer& server() { return *server_; }
   grpc::Status Forecast(const v1::ForecastRequest& request) {
     grpc::ClientContext context;
@@ -180,6 +187,48 @@ TEST_CASE(
       },
       kPatience));
   CHECK_THAT(log.Text(), Contains("loaded_versions=1 failed_versions=0"));
+}
+
+TEST_CASE(
+    "GetModel shows a version LOADING while it loads, beside the one "
+    "serving",
+    "[readiness]") {
+  Replica replica;
+  replica.Publish("feeder-1", 1);
+  replica.Start();
+  auto stub = v1::ForecasterService::NewStub(replica.channel());
+  const auto describe = [&] {
+    grpc::ClientContext context;
+    v1::GetModelRequest get;
+    get.set_model("feeder-1");
+    v1::GetModelResponse response;
+    REQUIRE(stub->GetModel(&context, get, &response).ok());
+    return response.model();
+  };
+
+  // The first load is held: GetModel answers, and says so.
+  REQUIRE(replica.gate().WaitEntered(absl::Seconds(30)));
+  v1::Model model = describe();
+  REQUIRE(model.versions_size() == 1);
+  CHECK(model.versions(0).state() == v1::VERSION_STATE_LOADING);
+  replica.gate().Open();
+  REQUIRE(replica.WaitUntilReady());
+  CHECK(describe().versions(0).state() == v1::VERSION_STATE_READY);
+
+  // A new version loads beside version 1, which keeps serving.
+  replica.gate().Close();
+  replica.Publish("feeder-1", 2);
+  REQUIRE(replica.gate().WaitEntered(absl::Seconds(30)));
+  model = describe();
+  REQUIRE(model.versions_size() == 2);
+  CHECK(model.served_version() == 1);
+  CHECK(model.versions(0).state() == v1::VERSION_STATE_READY);
+  CHECK(model.versions(1).state() == v1::VERSION_STATE_LOADING);
+  CHECK(replica.Forecast(TinyRequest("feeder-1")).ok());
+
+  replica.gate().Open();
+  CHECK(WaitFor([&] { return describe().served_version() == 2; }, kPatience));
+  CHECK(describe().versions(1).state() == v1::VERSION_STATE_READY);
 }
 
 TEST_CASE("a replica over an empty store is ready after its first scan",

@@ -345,6 +345,41 @@ TEST_CASE(
   CHECK(old_version.expired());
 }
 
+TEST_CASE("loads, swaps and evictions are logged with the model and version",
+          "[serving][logs]") {
+  StderrCapture log;
+  InferenceServerOptions options = Lazy();
+  options.registry.max_loaded_versions = 1;
+  Serving serving(options);
+  v1::ForecastResponse response;
+
+  // Loaded by its first request.
+  serving.Publish("feeder-1", 1);
+  serving.Poll();
+  REQUIRE(serving.Forecast(TinyRequest("feeder-1"), &response).ok());
+  CHECK_THAT(log.Text(),
+             Contains("event=version_loaded model=feeder-1 version=1 "));
+
+  // The model is in use: the poll loads its next version and swaps.
+  serving.Publish("feeder-1", 2);
+  serving.Poll();
+  REQUIRE(serving.registry().ServedVersion("feeder-1") == 2);
+  CHECK_THAT(log.Text(),
+             Contains("event=version_loaded model=feeder-1 version=2 "));
+  CHECK_THAT(log.Text(), Contains("event=version_swapped model=feeder-1 "
+                                  "version=2 previous_version=1 "));
+
+  // One slot: the next model's first request evicts it.
+  serving.Publish("feeder-2", 3);
+  serving.Poll();
+  REQUIRE(serving.Forecast(TinyRequest("feeder-2"), &response).ok());
+  const std::string text = log.Text();
+  CHECK_THAT(text, Contains("event=version_loaded model=feeder-2 version=1 "));
+  CHECK_THAT(text, Contains("event=version_evicted model=feeder-1 version=2 "
+                            "reason=\"evicted: at most 1 versions stay "
+                            "loaded\""));
+}
+
 // --- rejected versions ---
 
 TEST_CASE("a rejected version is never served, by default, number or alias",
