@@ -1,8 +1,13 @@
 // The load generator against real in-process servers, briefly: it must
 // measure calls, not count failures as throughput.
+#include <cstdlib>
+#include <vector>
+
 #include <catch2/catch.hpp>
 
+#include "absl/strings/str_cat.h"
 #include "tests/cluster.h"
+#include "tests/serving_fixtures.h"
 #include "tests/test_support.h"
 #include "tools/loadgen/loadgen.h"
 
@@ -95,6 +100,81 @@ TEST_CASE("the load generator reports a target it cannot use",
     CHECK(RunLoad(ShortRun(cluster.inference().address(), "nope"))
               .status()
               .code() == absl::StatusCode::kInvalidArgument);
+  }
+}
+
+TEST_CASE("failed calls are counted by status code, not as throughput",
+          "[loadgen][e2e]") {
+  Cluster cluster;
+  // Two models in turn: the first is served, the second does not exist.
+  REQUIRE(
+      PublishTinyVersion(*cluster.trainer().store(), "load-m-0000", 1).ok());
+  REQUIRE(cluster.WaitForServedVersion("load-m-0000", 1));
+
+  LoadOptions options = ShortRun(cluster.inference().address(), "forecast");
+  options.model_prefix = "load-m-";
+  options.model_count = 2;
+  options.history_points = kTinyWindow;
+  options.horizon = kTinyHorizon;
+  const auto result = RunLoad(options);
+  REQUIRE(result.ok());
+  REQUIRE(result->errors.size() == 1);
+  REQUIRE(result->errors.count("NOT_FOUND") == 1);
+  const int64_t not_found = result->errors.at("NOT_FOUND");
+  CHECK(not_found > 0);
+  CHECK(result->error_calls() == not_found);
+  CHECK(result->ok_calls > 0);
+  // Calls alternate between the models; only those in flight at either
+  // end of the window can tip the balance.
+  CHECK(std::abs(result->ok_calls - not_found) <= 2 * options.concurrency + 1);
+  // QPS counts the successful calls only.
+  CHECK(result->qps == Approx(result->ok_calls / result->measured_seconds));
+  CHECK_THAT(loadgen::FormatTable({*result}),
+             Catch::Matchers::Contains(absl::StrCat("NOT_FOUND=", not_found)));
+}
+
+TEST_CASE("a concurrency sweep runs every level in order", "[loadgen][e2e]") {
+  ClusterOptions cluster_options;
+  cluster_options.bench_echo = true;
+  Cluster cluster(cluster_options);
+  LoadOptions options = ShortRun(cluster.inference().address(), "echo");
+  options.duration = absl::Milliseconds(300);
+  options.warmup = absl::Milliseconds(100);
+
+  std::vector<int> seen;
+  const auto results = loadgen::RunSweep(
+      options, {1, 3, 8}, {}, [&](const loadgen::LoadResult& result) {
+        seen.push_back(result.concurrency);
+      });
+  REQUIRE(results.ok());
+  CHECK(seen == std::vector<int>{1, 3, 8});
+  REQUIRE(results->size() == 3);
+  for (size_t i = 0; i < results->size(); ++i) {
+    const loadgen::LoadResult& level = (*results)[i];
+    INFO("level " << i);
+    CHECK(level.concurrency == seen[i]);
+    CHECK(level.method == "echo");
+    CHECK(level.ok_calls > 0);
+    CHECK(level.error_calls() == 0);
+    CHECK(level.offered_qps == 0);
+  }
+
+  SECTION("with rates: one open loop per rate, capped by the first level") {
+    const auto open = loadgen::RunSweep(options, {16, 99}, {50, 100});
+    REQUIRE(open.ok());
+    REQUIRE(open->size() == 2);
+    CHECK((*open)[0].offered_qps == 50);
+    CHECK((*open)[1].offered_qps == 100);
+    CHECK((*open)[0].concurrency == 16);
+    CHECK((*open)[1].concurrency == 16);
+  }
+  SECTION("a sweep that cannot start a level ends with its reason") {
+    options.method = "forecast";
+    options.model = "no-such-model";
+    const auto failed = loadgen::RunSweep(options, {1, 2}, {});
+    CHECK(failed.status().code() == absl::StatusCode::kUnavailable);
+    CHECK(loadgen::RunSweep(options, {}, {}).status().code() ==
+          absl::StatusCode::kInvalidArgument);
   }
 }
 

@@ -417,6 +417,27 @@ absl::StatusOr<LoadResult> RunLoad(const LoadOptions& options) {
   return loop.Result();
 }
 
+absl::StatusOr<std::vector<LoadResult>> RunSweep(
+    LoadOptions options, const std::vector<int>& levels,
+    const std::vector<double>& rates,
+    const std::function<void(const LoadResult&)>& on_result) {
+  if (levels.empty()) {
+    return absl::InvalidArgumentError(
+        "concurrency: the sweep needs at least one level");
+  }
+  const size_t runs = rates.empty() ? levels.size() : rates.size();
+  std::vector<LoadResult> results;
+  for (size_t run = 0; run < runs; ++run) {
+    options.concurrency = rates.empty() ? levels[run] : levels.front();
+    options.rate_qps = rates.empty() ? 0 : rates[run];
+    absl::StatusOr<LoadResult> result = RunLoad(options);
+    if (!result.ok()) return result.status();
+    if (on_result) on_result(*result);
+    results.push_back(*std::move(result));
+  }
+  return results;
+}
+
 namespace {
 
 std::string ErrorsText(const LoadResult& r) {

@@ -14,6 +14,7 @@
 #define GRIDCAST_TOOLS_LOADGEN_LOADGEN_H_
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -80,6 +81,16 @@ struct LoadResult {
 // negative rate, UNAVAILABLE when the target does not answer a first call
 // within the call timeout.
 absl::StatusOr<LoadResult> RunLoad(const LoadOptions& options);
+
+// A sweep: one closed loop per level of `levels`, in order, or when
+// `rates` is not empty one open loop per rate, each capped at
+// levels.front() outstanding calls. `on_result` (may be null) sees each
+// result as soon as its run ends. The first run that fails to start ends
+// the sweep with its status; INVALID_ARGUMENT when `levels` is empty.
+absl::StatusOr<std::vector<LoadResult>> RunSweep(
+    LoadOptions options, const std::vector<int>& levels,
+    const std::vector<double>& rates,
+    const std::function<void(const LoadResult&)>& on_result = nullptr);
 
 // The value at quantile `q` (0..1) of `sorted` (ascending), by the
 // nearest-rank rule; 0 for an empty input.

@@ -82,9 +82,8 @@ int main(int argc, char** argv) {
   // With rates, each run is one rate under the first concurrency as cap.
   std::vector<double> rates;
   const std::string rate_text = absl::GetFlag(FLAGS_rate_qps);
-  if (!rate_text.empty()) {
-    if (!ParseList("rate_qps", rate_text, &rates)) return 2;
-    levels.assign(rates.size(), levels.front());
+  if (!rate_text.empty() && !ParseList("rate_qps", rate_text, &rates)) {
+    return 2;
   }
   const std::string format = absl::GetFlag(FLAGS_format);
   if (format != "table" && format != "tsv") {
@@ -105,27 +104,26 @@ int main(int argc, char** argv) {
   options.history_points = absl::GetFlag(FLAGS_history_points);
   options.horizon = absl::GetFlag(FLAGS_horizon);
 
-  std::vector<gridcast::loadgen::LoadResult> results;
+  // A row as soon as it is known: a sweep takes a while.
+  const auto results = gridcast::loadgen::RunSweep(
+      options, levels, rates,
+      [&format](const gridcast::loadgen::LoadResult& result) {
+        if (format == "table") {
+          std::fprintf(stderr, "%s",
+                       gridcast::loadgen::FormatTable({result}).c_str());
+        }
+      });
+  if (!results.ok()) {
+    std::fprintf(stderr, "loadgen: %s\n", results.status().ToString().c_str());
+    return 1;
+  }
   bool failed = false;
-  for (size_t run = 0; run < levels.size(); ++run) {
-    options.concurrency = levels[run];
-    options.rate_qps = rates.empty() ? 0 : rates[run];
-    auto result = gridcast::loadgen::RunLoad(options);
-    if (!result.ok()) {
-      std::fprintf(stderr, "loadgen: %s\n", result.status().ToString().c_str());
-      return 1;
-    }
-    failed |= result->error_calls() > 0 || result->ok_calls == 0;
-    results.push_back(*result);
-    // A row as soon as it is known: a sweep takes a while.
-    if (format == "table") {
-      std::fprintf(stderr, "%s",
-                   gridcast::loadgen::FormatTable({*result}).c_str());
-    }
+  for (const gridcast::loadgen::LoadResult& result : *results) {
+    failed |= result.error_calls() > 0 || result.ok_calls == 0;
   }
   const std::string out = format == "tsv"
-                              ? gridcast::loadgen::FormatTsv(results)
-                              : gridcast::loadgen::FormatTable(results);
+                              ? gridcast::loadgen::FormatTsv(*results)
+                              : gridcast::loadgen::FormatTable(*results);
   std::fputs(out.c_str(), stdout);
   return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }
