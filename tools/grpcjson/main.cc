@@ -3,21 +3,31 @@
 // learning the message types from the server's reflection service: it
 // links no generated code of the services it calls.
 //
-//   grpcjson -plaintext ADDRESS list [SERVICE]
-//   grpcjson -plaintext ADDRESS describe SYMBOL
-//   grpcjson -plaintext [-d JSON | -d @] [-emit-defaults] ADDRESS
+//   grpcjson CONNECTION ADDRESS list [SERVICE]
+//   grpcjson CONNECTION ADDRESS describe SYMBOL
+//   grpcjson CONNECTION [-d JSON | -d @] [-emit-defaults] ADDRESS
 //   SERVICE/METHOD
 //
-// The command line is grpcurl's, so that the README's grpcurl calls run
-// unchanged with the program name swapped. `-d @` reads the requests from
-// stdin: one JSON object, or several in a row for a client stream. Each
-// response is printed as one JSON object. Exit status as grpcurl's: 0
-// success, 1 a local error, 64 + the gRPC code when the call failed.
+// where CONNECTION is -plaintext, or TLS: [-cacert FILE] [-cert FILE
+// -key FILE] [-authority NAME]; and any number of -H 'NAME: VALUE'
+// headers, such as -H "authorization: Bearer $(cat token)", go with every
+// call, reflection's included.
+//
+// The command line is grpcurl's, so that the README's and the operator
+// guide's grpcurl calls run unchanged with the program name swapped.
+// `-d @` reads the requests from stdin: one JSON object, or several in a
+// row for a client stream. Each response is printed as one JSON object.
+// Exit status as grpcurl's: 0 success, 1 a local error, 64 + the gRPC code
+// when the call failed.
+#include <cctype>
 #include <cstdlib>
+#include <fstream>
 #include <iostream>
 #include <iterator>
 #include <memory>
+#include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <google/protobuf/descriptor.h>
@@ -36,6 +46,14 @@ constexpr int kExitStatusBase = 64;
 
 struct Options {
   bool plaintext = false;
+  // TLS: the CA to trust instead of the system's, a client certificate
+  // and its key for mutual TLS, and the name to check in the server's
+  // certificate (and send as :authority) instead of the address's host.
+  std::string ca_file;
+  std::string cert_file;
+  std::string key_file;
+  std::string authority;
+  Metadata headers;
   bool emit_defaults = false;
   bool has_data = false;
   std::string data;
@@ -49,21 +67,63 @@ struct Options {
 }
 
 const char kUsage[] =
-    "usage: grpcjson -plaintext [-d JSON|@] [-emit-defaults] ADDRESS "
-    "(list [SERVICE] | describe SYMBOL | SERVICE/METHOD)";
+    "usage: grpcjson (-plaintext | [-cacert FILE] [-cert FILE -key FILE] "
+    "[-authority NAME]) [-H 'NAME: VALUE']... [-d JSON|@] [-emit-defaults] "
+    "ADDRESS (list [SERVICE] | describe SYMBOL | SERVICE/METHOD)";
+
+// "authorization: Bearer x" as {"authorization", "Bearer x"}; gRPC sends
+// header names in lower case only.
+std::pair<std::string, std::string> ParseHeader(const std::string& header) {
+  const size_t colon = header.find(':');
+  if (colon == std::string::npos || colon == 0) {
+    Fail("-H \"" + header + "\" is not NAME: VALUE");
+  }
+  std::string name = header.substr(0, colon);
+  for (char& c : name) {
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  const size_t value = header.find_first_not_of(' ', colon + 1);
+  return {name, value == std::string::npos ? "" : header.substr(value)};
+}
+
+// The checks that need every flag read first.
+void CheckConnectionFlags(const Options& options) {
+  if (options.plaintext &&
+      !(options.ca_file + options.cert_file + options.key_file).empty()) {
+    Fail("-plaintext does not go with -cacert, -cert or -key");
+  }
+  if (options.cert_file.empty() != options.key_file.empty()) {
+    Fail("-cert and -key go together");
+  }
+}
 
 Options ParseOptions(int argc, char** argv) {
   Options options;
+  // The flags that take a value, and where each one keeps it.
+  const std::pair<const char*, std::string*> valued[] = {
+      {"-cacert", &options.ca_file}, {"-cert", &options.cert_file},
+      {"-key", &options.key_file},   {"-authority", &options.authority},
+      {"-d", &options.data},
+  };
   int i = 1;
   for (; i < argc && argv[i][0] == '-'; ++i) {
     const std::string flag = argv[i];
-    if (flag == "-plaintext") {
+    std::string* value = nullptr;
+    for (const auto& [name, target] : valued) {
+      if (flag == name) value = target;
+    }
+    if (value != nullptr || flag == "-H") {
+      if (i + 1 >= argc) Fail(flag + " needs a value\n" + kUsage);
+      if (flag == "-H") {
+        options.headers.push_back(ParseHeader(argv[++i]));
+        continue;
+      }
+      *value = argv[++i];
+      options.has_data |= flag == "-d";
+    } else if (flag == "-plaintext") {
       options.plaintext = true;
     } else if (flag == "-emit-defaults") {
       options.emit_defaults = true;
-    } else if (flag == "-d" && i + 1 < argc) {
-      options.has_data = true;
-      options.data = argv[++i];
     } else {
       Fail("unknown flag " + flag + "\n" + kUsage);
     }
@@ -72,11 +132,43 @@ Options ParseOptions(int argc, char** argv) {
   options.address = argv[i++];
   options.words.assign(argv + i, argv + argc);
   if (options.words.empty()) Fail(kUsage);
-  if (!options.plaintext) {
-    // TODO(issue 6): TLS, once the servers offer it.
-    Fail("only -plaintext connections are supported");
-  }
+  CheckConnectionFlags(options);
   return options;
+}
+
+std::string ReadPemFile(const std::string& flag, const std::string& path) {
+  std::ifstream file(path);
+  std::stringstream text;
+  text << file.rdbuf();
+  if (!file) Fail(flag + " " + path + ": cannot read the file");
+  return text.str();
+}
+
+// A plaintext channel, or TLS trusting -cacert (the system's roots
+// without it), as grpcurl connects.
+std::shared_ptr<grpc::Channel> Connect(const Options& options) {
+  grpc::ChannelArguments arguments;
+  if (!options.authority.empty()) {
+    arguments.SetString(GRPC_ARG_DEFAULT_AUTHORITY, options.authority);
+  }
+  if (options.plaintext) {
+    return grpc::CreateCustomChannel(
+        options.address, grpc::InsecureChannelCredentials(), arguments);
+  }
+
+  grpc::SslCredentialsOptions tls;
+  if (!options.ca_file.empty()) {
+    tls.pem_root_certs = ReadPemFile("-cacert", options.ca_file);
+  }
+  if (!options.cert_file.empty()) {
+    tls.pem_cert_chain = ReadPemFile("-cert", options.cert_file);
+    tls.pem_private_key = ReadPemFile("-key", options.key_file);
+  }
+  if (!options.authority.empty()) {
+    arguments.SetSslTargetNameOverride(options.authority);
+  }
+  return grpc::CreateCustomChannel(options.address, grpc::SslCredentials(tls),
+                                   arguments);
 }
 
 // Splits text into its top-level JSON values (objects or arrays), as
@@ -144,8 +236,11 @@ bool FromBuffer(const grpc::ByteBuffer& buffer,
 // sending side, print every response, then take the status.
 class GenericCall {
  public:
-  GenericCall(grpc::GenericStub* stub, const std::string& method)
-      : call_(stub->PrepareCall(&context_, method, &queue_)) {}
+  GenericCall(grpc::GenericStub* stub, const std::string& method,
+              const Metadata& headers) {
+    for (const auto& [name, value] : headers) context_.AddMetadata(name, value);
+    call_ = stub->PrepareCall(&context_, method, &queue_);
+  }
 
   ~GenericCall() {
     queue_.Shutdown();
@@ -271,7 +366,8 @@ int Invoke(const Options& options, ReflectionDatabase* database,
   }
 
   grpc::GenericStub stub(channel);
-  GenericCall call(&stub, "/" + service_name + "/" + method->name());
+  GenericCall call(&stub, "/" + service_name + "/" + method->name(),
+                   options.headers);
   if (call.Start()) {
     for (const auto& request : requests) {
       if (!call.Write(ToBuffer(*request))) break;
@@ -326,9 +422,8 @@ int Describe(const Options& options, ReflectionDatabase* database) {
 
 int Run(int argc, char** argv) {
   const Options options = ParseOptions(argc, argv);
-  auto channel =
-      grpc::CreateChannel(options.address, grpc::InsecureChannelCredentials());
-  ReflectionDatabase database(channel);
+  const std::shared_ptr<grpc::Channel> channel = Connect(options);
+  ReflectionDatabase database(channel, options.headers);
   if (options.words[0] == "list") return List(options, &database);
   if (options.words[0] == "describe") return Describe(options, &database);
   return Invoke(options, &database, channel);

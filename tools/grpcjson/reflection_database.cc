@@ -8,8 +8,10 @@ using grpc::reflection::v1alpha::ServerReflection;
 using grpc::reflection::v1alpha::ServerReflectionRequest;
 using grpc::reflection::v1alpha::ServerReflectionResponse;
 
-ReflectionDatabase::ReflectionDatabase(std::shared_ptr<grpc::Channel> channel)
-    : stub_(ServerReflection::NewStub(std::move(channel))) {}
+ReflectionDatabase::ReflectionDatabase(std::shared_ptr<grpc::Channel> channel,
+                                       Metadata metadata)
+    : stub_(ServerReflection::NewStub(std::move(channel))),
+      metadata_(std::move(metadata)) {}
 
 bool ReflectionDatabase::FindFileByName(
     const std::string& filename,
@@ -55,6 +57,7 @@ grpc::Status ReflectionDatabase::ListServices(
 bool ReflectionDatabase::Ask(const ServerReflectionRequest& request,
                              ServerReflectionResponse* response) {
   grpc::ClientContext context;
+  for (const auto& [name, value] : metadata_) context.AddMetadata(name, value);
   auto stream = stub_->ServerReflectionInfo(&context);
   const bool answered =
       stream->Write(request) && stream->WritesDone() && stream->Read(response);

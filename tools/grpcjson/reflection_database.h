@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <google/protobuf/descriptor.pb.h>
@@ -18,9 +19,15 @@
 
 namespace gridcast::grpcjson {
 
+// Headers sent with every call, such as {"authorization", "Bearer ..."}:
+// lower-case names, as HTTP/2 wants them.
+using Metadata = std::vector<std::pair<std::string, std::string>>;
+
 class ReflectionDatabase : public google::protobuf::DescriptorDatabase {
  public:
-  explicit ReflectionDatabase(std::shared_ptr<grpc::Channel> channel);
+  // Asks through `channel`, sending `metadata` with each request (a server
+  // with tokens wants one for reflection too).
+  ReflectionDatabase(std::shared_ptr<grpc::Channel> channel, Metadata metadata);
 
   bool FindFileByName(const std::string& filename,
                       google::protobuf::FileDescriptorProto* output) override;
@@ -49,6 +56,7 @@ class ReflectionDatabase : public google::protobuf::DescriptorDatabase {
       google::protobuf::FileDescriptorProto* first);
 
   std::unique_ptr<grpc::reflection::v1alpha::ServerReflection::Stub> stub_;
+  Metadata metadata_;
   std::map<std::string, google::protobuf::FileDescriptorProto> files_;
   grpc::Status last_error_;
 };
