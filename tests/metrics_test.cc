@@ -305,6 +305,56 @@ TEST_CASE("the metrics endpoint answers GET /metrics and refuses the rest",
   CHECK(RawHttp(port, "GET /metrics HTTP/1.1\r\n\r\n").empty());
 }
 
+TEST_CASE("a request head is read whatever the reads it arrives in",
+          "[metrics][http]") {
+  using State = metrics::RequestHeadReader::State;
+  const std::string head = "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n";
+
+  SECTION("one byte at a time, the body left out") {
+    metrics::RequestHeadReader reader;
+    const std::string sent = head + "body";
+    for (size_t i = 0; i < sent.size(); ++i) {
+      const State state = reader.Add(sent.substr(i, 1));
+      CHECK(state ==
+            (i + 1 < head.size() ? State::kIncomplete : State::kComplete));
+    }
+    CHECK(reader.head() == head);
+  }
+  SECTION("the blank line split between two reads") {
+    for (size_t cut = head.size() - 4; cut < head.size(); ++cut) {
+      metrics::RequestHeadReader reader;
+      CHECK(reader.Add(head.substr(0, cut)) == State::kIncomplete);
+      CHECK(reader.Add(head.substr(cut) + "\r\n\r\nmore") == State::kComplete);
+      CHECK(reader.head() == head);
+    }
+  }
+  SECTION("a bare LF blank line, the earlier of the two") {
+    metrics::RequestHeadReader reader;
+    CHECK(reader.Add("GET /metrics HTTP/1.0\n\nX\r\n\r\n") == State::kComplete);
+    CHECK(reader.head() == "GET /metrics HTTP/1.0\n\n");
+  }
+  SECTION("at most 8 KiB, even when the blank line comes in the same read") {
+    const std::string start = "GET /metrics HTTP/1.1\r\nX: ";
+    const std::string fits =
+        start +
+        std::string(metrics::kMaxRequestHeadBytes - start.size() - 4, 'a') +
+        "\r\n\r\n";
+    REQUIRE(fits.size() == metrics::kMaxRequestHeadBytes);
+    metrics::RequestHeadReader exact;
+    CHECK(exact.Add(fits) == State::kComplete);
+
+    metrics::RequestHeadReader over;
+    CHECK(over.Add(start + "a" + fits.substr(start.size())) ==
+          State::kTooLarge);
+
+    metrics::RequestHeadReader endless;
+    CHECK(endless.Add(std::string(metrics::kMaxRequestHeadBytes, 'a')) ==
+          State::kIncomplete);
+    CHECK(endless.Add("a") == State::kTooLarge);
+    CHECK(endless.Add("\r\n\r\n") == State::kTooLarge);
+  }
+}
+
 TEST_CASE("the metrics endpoint reports an address it cannot bind",
           "[metrics][http]") {
   metrics::MetricsHttpServerOptions options;

@@ -21,8 +21,6 @@
 namespace gridcast::metrics {
 namespace {
 
-constexpr size_t kMaxRequestHeadBytes = 8 << 10;
-
 std::string Reply(absl::string_view status, absl::string_view content_type,
                   absl::string_view body) {
   return absl::StrCat("HTTP/1.1 ", status, "\r\nContent-Type: ", content_type,
@@ -97,14 +95,27 @@ absl::StatusOr<int> BindListener(const std::string& address, int* port) {
   return fd;
 }
 
-// Reads until the blank line that ends the request head. False on
-// timeout, a closed connection or a head that is too large.
-bool ReadRequestHead(int fd, absl::Duration timeout, std::string* head) {
+// Where the head in `bytes` ends, just past its blank line ("\r\n\r\n" or
+// a bare "\n\n"), looking from `from` on; npos when it has not ended.
+size_t HeadEnd(const std::string& bytes, size_t from) {
+  const size_t crlf = bytes.find("\r\n\r\n", from);
+  const size_t lf = bytes.find("\n\n", from);
+  if (crlf == std::string::npos && lf == std::string::npos) {
+    return std::string::npos;
+  }
+  if (lf == std::string::npos || (crlf != std::string::npos && crlf < lf)) {
+    return crlf + 4;
+  }
+  return lf + 2;
+}
+
+// Feeds `reader` what the connection sends until the head is complete or
+// too large. False on timeout or a closed connection.
+bool ReadRequestHead(int fd, absl::Duration timeout,
+                     RequestHeadReader* reader) {
   const absl::Time deadline = absl::Now() + timeout;
   char buffer[2048];
-  while (head->find("\r\n\r\n") == std::string::npos &&
-         head->find("\n\n") == std::string::npos) {
-    if (head->size() > kMaxRequestHeadBytes) return false;
+  while (reader->state() == RequestHeadReader::State::kIncomplete) {
     const int64_t wait_ms = absl::ToInt64Milliseconds(deadline - absl::Now());
     if (wait_ms <= 0) return false;
     pollfd readable{fd, POLLIN, 0};
@@ -114,7 +125,7 @@ bool ReadRequestHead(int fd, absl::Duration timeout, std::string* head) {
     const ssize_t got = recv(fd, buffer, sizeof(buffer), 0);
     if (got < 0 && errno == EINTR) continue;
     if (got <= 0) return false;
-    head->append(buffer, static_cast<size_t>(got));
+    reader->Add(absl::string_view(buffer, static_cast<size_t>(got)));
   }
   return true;
 }
@@ -131,6 +142,22 @@ void SendAll(int fd, const std::string& data) {
 }
 
 }  // namespace
+
+RequestHeadReader::State RequestHeadReader::Add(absl::string_view received) {
+  if (state_ != State::kIncomplete) return state_;
+  // The blank line may have begun in the bytes before these: look again
+  // from three bytes back.
+  const size_t from = head_.size() < 3 ? 0 : head_.size() - 3;
+  head_.append(received.data(), received.size());
+  const size_t end = HeadEnd(head_, from);
+  if (end != std::string::npos) {
+    head_.resize(end);
+    state_ = end > kMaxRequestHeadBytes ? State::kTooLarge : State::kComplete;
+  } else if (head_.size() > kMaxRequestHeadBytes) {
+    state_ = State::kTooLarge;
+  }
+  return state_;
+}
 
 std::string HttpResponseFor(const std::string& request_head,
                             const std::function<std::string()>& render) {
@@ -229,17 +256,16 @@ void MetricsHttpServer::Loop() {
 }
 
 void MetricsHttpServer::HandleConnection(int fd) {
-  std::string head;
-  if (!ReadRequestHead(fd, options_.read_timeout, &head)) {
-    // A head too large or never finished: say so if the peer still
-    // listens, then hang up.
-    if (head.size() > kMaxRequestHeadBytes) {
-      SendAll(fd, PlainReply("431 Request Header Fields Too Large",
-                             "request head over 8 KiB"));
-    }
+  RequestHeadReader reader;
+  // A head never finished: hang up.
+  if (!ReadRequestHead(fd, options_.read_timeout, &reader)) return;
+  if (reader.state() == RequestHeadReader::State::kTooLarge) {
+    // Say so if the peer still listens, then hang up.
+    SendAll(fd, PlainReply("431 Request Header Fields Too Large",
+                           "request head over 8 KiB"));
     return;
   }
-  SendAll(fd, HttpResponseFor(head, options_.render));
+  SendAll(fd, HttpResponseFor(reader.head(), options_.render));
   shutdown(fd, SHUT_WR);
 
   // Closing with unread bytes (a POST body) would reset the connection

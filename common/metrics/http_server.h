@@ -9,12 +9,14 @@
 #ifndef GRIDCAST_COMMON_METRICS_HTTP_SERVER_H_
 #define GRIDCAST_COMMON_METRICS_HTTP_SERVER_H_
 
+#include <cstddef>
 #include <functional>
 #include <memory>
 #include <string>
 #include <thread>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 
 namespace gridcast::metrics {
@@ -52,6 +54,29 @@ class MetricsHttpServer {
   const int wake_fd_;
   const int port_;
   std::thread thread_;
+};
+
+// The largest request head (up to and including its blank line) served.
+inline constexpr size_t kMaxRequestHeadBytes = 8 << 10;
+
+// Collects the head of one request from a connection's bytes as they
+// arrive, in reads of any size: the blank line that ends it may be split
+// across two reads, and bytes after it (a body) are left out. A head over
+// kMaxRequestHeadBytes, ended or not, is too large. Exposed for tests and
+// the fuzz target.
+class RequestHeadReader {
+ public:
+  enum class State { kIncomplete, kComplete, kTooLarge };
+
+  // Takes the next bytes read; ignored once the state is not kIncomplete.
+  State Add(absl::string_view received);
+  State state() const { return state_; }
+  // The head so far; once kComplete, exactly up to its blank line.
+  const std::string& head() const { return head_; }
+
+ private:
+  std::string head_;
+  State state_ = State::kIncomplete;
 };
 
 // The reply to one request head (everything up to the blank line): the

@@ -1,8 +1,9 @@
 #!/usr/bin/python3
 """Writes the binary seed corpora of the fuzz targets (tests/fuzz/corpus/).
 
-The JSON and CSV seeds are written by hand; these are serialised protos, so
-they come from this script. Run it again after changing a proto:
+The JSON and CSV seeds are written by hand; the serialised protos and the
+framed socket reads of http_request_fuzz come from this script. Run it
+again after changing a proto:
     tests/fuzz/make_seeds.py
 It needs protoc and Debian's python3-protobuf (tools/install-deps.sh
 installs both), hence /usr/bin/python3 rather than whichever is on PATH.
@@ -154,7 +155,31 @@ def anomaly_seeds(forecaster_pb2):
           request(normal, score_points=8, band=(0.1, 0.9)))
 
 
+def http_seeds():
+    """Requests to the metrics endpoint, framed as the socket's reads."""
+    def reads(*parts):
+        return b"".join(struct.pack("<H", len(part)) + part
+                        for part in parts)
+
+    scrape = (b"GET /metrics HTTP/1.1\r\nHost: 10.0.0.7:9090\r\n"
+              b"User-Agent: Prometheus/2.42.0\r\nAccept: text/plain\r\n\r\n")
+    write("http_request_fuzz", "prometheus_scrape", reads(scrape))
+    write("http_request_fuzz", "blank_line_split",
+          reads(scrape[:-3], scrape[-3:]))
+    write("http_request_fuzz", "head_bare_lf",
+          reads(b"HEAD /metrics?x=1 HTTP/1.0\n\n"))
+    write("http_request_fuzz", "post_with_body",
+          reads(b"POST /metrics HTTP/1.1\r\nContent-Length: 5\r\n\r\n",
+                b"hello"))
+    write("http_request_fuzz", "other_path",
+          reads(b"GET / HTTP/1.1\r\n\r\n"))
+    write("http_request_fuzz", "too_large",
+          reads(b"GET /metrics HTTP/1.1\r\nX: " + b"a" * 8200,
+                b"\r\n\r\n"))
+
+
 def main():
+    http_seeds()
     with tempfile.TemporaryDirectory() as out_dir:
         forecaster_pb2, trainer_pb2 = load_protos(out_dir)
         upload_seeds(trainer_pb2)

@@ -15,7 +15,7 @@ source_dir=$(realpath "$(dirname "$0")")
 targets=("$@")
 if ((${#targets[@]} == 0)); then
   targets=(upload_assembler_fuzz csv_fuzz store_json_fuzz serving_policy_fuzz
-    forecast_request_fuzz anomaly_request_fuzz)
+    forecast_request_fuzz anomaly_request_fuzz http_request_fuzz)
 fi
 
 # One target per core at a time; each writes its own log.
