@@ -61,6 +61,9 @@ ABSL_FLAG(double, learning_rate_decay, 0.5,
 ABSL_FLAG(int, max_epochs, 10, "Epoch budget of the table 1 models");
 ABSL_FLAG(bool, calendar, false,
           "Whether the table 1 models read the calendar inputs");
+ABSL_FLAG(std::string, lookback_members, "1,7",
+          "Comma-separated spec.linear.lookback_members of the table 1 "
+          "models: a row each, side by side");
 
 namespace gridcast::accuracy {
 namespace {
@@ -323,21 +326,54 @@ Scores ScoreTestWindows(Servers& servers, const std::string& model,
   return scores;
 }
 
-std::vector<int> Horizons() {
-  std::vector<int> horizons;
-  for (absl::string_view part :
-       absl::StrSplit(absl::GetFlag(FLAGS_horizons), ',')) {
-    int horizon;
-    if (absl::SimpleAtoi(part, &horizon)) horizons.push_back(horizon);
+std::vector<int> IntList(const std::string& text) {
+  std::vector<int> numbers;
+  for (absl::string_view part : absl::StrSplit(text, ',')) {
+    int number;
+    if (absl::SimpleAtoi(part, &number)) numbers.push_back(number);
   }
-  return horizons;
+  return numbers;
 }
+
+std::vector<int> Horizons() { return IntList(absl::GetFlag(FLAGS_horizons)); }
 
 const Published* PublishedFor(int horizon) {
   for (const Published& row : kPublished) {
     if (row.horizon == horizon) return &row;
   }
   return nullptr;
+}
+
+// One row of tables 1 and 2: train, then score every test window.
+void RunProtocolRow(Servers& servers, const Etth1& data,
+                    const std::string& dataset,
+                    const std::vector<std::string>& covariates, int horizon,
+                    int members) {
+  const std::vector<double>& target = data.columns.at(kTarget);
+  const std::string model = absl::StrCat(
+      covariates.empty() ? "etth1-s-" : "etth1-ms-", horizon, "-", members);
+  v1::CreateTrainingJobRequest job = TableOneJob(model, dataset, horizon);
+  job.mutable_spec()->mutable_linear()->set_lookback_members(members);
+  for (const std::string& name : covariates) {
+    job.mutable_spec()->add_covariates()->set_name(name);
+  }
+  servers.Train(job);
+  const Scores scores = ScoreTestWindows(servers, model, data, target,
+                                         kInputWindow, horizon, covariates);
+  const Published* published = PublishedFor(horizon);
+  const double best =
+      published ? std::min(published->nlinear_mse, published->patchtst_mse) : 0;
+  std::cout
+      << absl::StrFormat(
+             "| %d | %d | %.4f | %.4f | %s | %s | %s | %s | %d | %.0f "
+             "|",
+             horizon, members, scores.mse, scores.mae,
+             published ? absl::StrFormat("%.3f", published->nlinear_mse) : "-",
+             published ? absl::StrFormat("%.3f", published->nlinear_mae) : "-",
+             published ? absl::StrFormat("%.3f", published->patchtst_mse) : "-",
+             published ? (scores.mse < best ? "yes" : "no") : "-",
+             scores.windows, servers.last_train_seconds())
+      << std::endl;
 }
 
 // Tables 1 and 2: S (OT alone) and MS (all seven columns in, OT out).
@@ -354,37 +390,15 @@ void RunProtocolTable(Servers& servers, const Etth1& data, bool multivariate) {
   std::cout << "\n### ETTh1 " << (multivariate ? "MS" : "S")
             << " (input 336, z-scored, " << kTestRows
             << " test rows, stride 1)\n\n"
-            << "| horizon | gridcast MSE | gridcast MAE | NLinear MSE | "
-               "NLinear MAE | PatchTST/42 MSE | beats best MSE | test "
-               "windows | train s |\n"
-            << "| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n";
+            << "| horizon | lookback members | gridcast MSE | gridcast MAE "
+               "| NLinear MSE | NLinear MAE | PatchTST/42 MSE | beats best "
+               "MSE | test windows | train s |\n"
+            << "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- "
+               "|\n";
   for (int horizon : Horizons()) {
-    const std::string model =
-        absl::StrCat(multivariate ? "etth1-ms-" : "etth1-s-", horizon);
-    v1::CreateTrainingJobRequest job = TableOneJob(model, dataset, horizon);
-    for (const std::string& name : covariates) {
-      job.mutable_spec()->add_covariates()->set_name(name);
+    for (int members : IntList(absl::GetFlag(FLAGS_lookback_members))) {
+      RunProtocolRow(servers, data, dataset, covariates, horizon, members);
     }
-    servers.Train(job);
-    const Scores scores = ScoreTestWindows(servers, model, data, target,
-                                           kInputWindow, horizon, covariates);
-    const Published* published = PublishedFor(horizon);
-    const double best =
-        published ? std::min(published->nlinear_mse, published->patchtst_mse)
-                  : 0;
-    std::cout << absl::StrFormat(
-                     "| %d | %.4f | %.4f | %s | %s | %s | %s | %d | %.0f |",
-                     horizon, scores.mse, scores.mae,
-                     published ? absl::StrFormat("%.3f", published->nlinear_mse)
-                               : "-",
-                     published ? absl::StrFormat("%.3f", published->nlinear_mae)
-                               : "-",
-                     published
-                         ? absl::StrFormat("%.3f", published->patchtst_mse)
-                         : "-",
-                     published ? (scores.mse < best ? "yes" : "no") : "-",
-                     scores.windows, servers.last_train_seconds())
-              << std::endl;
   }
 }
 
