@@ -48,6 +48,7 @@ ABSL_FLAG(int, max_connection_age_grace_ms, 30000,
           "its age");
 
 int main(int argc, char** argv) {
+  gridcast::UsePassiveOpenMpWaits(argv);
   gridcast::BlockTerminationSignals();
   gridcast::ParseFlagsWithEnvironment(
       argc, argv,

@@ -21,6 +21,7 @@ ABSL_FLAG(int64_t, max_upload_points, 5'000'000,
           "most points one UploadHistory may carry");
 
 int main(int argc, char** argv) {
+  gridcast::UsePassiveOpenMpWaits(argv);
   gridcast::BlockTerminationSignals();
   gridcast::ParseFlagsWithEnvironment(
       argc, argv,

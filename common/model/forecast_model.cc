@@ -1,6 +1,9 @@
 #include "common/model/forecast_model.h"
 
+#include <unistd.h>
+
 #include <cmath>
+#include <cstdlib>
 
 #include <torch/torch.h>
 
@@ -73,6 +76,14 @@ absl::Status CheckQuantileScales(const store::v1::Manifest& manifest) {
 
 void ConfigureTorchThreads(int intra_op_threads) {
   if (intra_op_threads > 0) torch::set_num_threads(intra_op_threads);
+}
+
+void UsePassiveOpenMpWaits(char** argv) {
+  if (std::getenv("OMP_WAIT_POLICY") != nullptr) return;
+  setenv("OMP_WAIT_POLICY", "PASSIVE", /*overwrite=*/1);
+  execv("/proc/self/exe", argv);
+  // The exec failed (no /proc, say): carry on with the policy OpenMP
+  // already read; the process's children at least get the passive one.
 }
 
 std::string TorchVersion() { return TORCH_VERSION; }

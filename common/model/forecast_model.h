@@ -20,6 +20,15 @@ namespace gridcast {
 // LibTorch's default.
 void ConfigureTorchThreads(int intra_op_threads);
 
+// Makes LibTorch's idle OpenMP threads sleep rather than spin, by running
+// the program again with OMP_WAIT_POLICY=PASSIVE unless the environment
+// already sets a policy. OpenMP reads the policy once, as it loads, so
+// this must be the first thing main() does. Spinning threads cost up to
+// 10x of training speed on cores shared with other work (a busy node, or
+// the inference server beside the trainer; docs/accuracy.md). Returns
+// only when nothing was to be done or the exec failed.
+void UsePassiveOpenMpWaits(char** argv);
+
 // "1.13.1": the LibTorch this binary runs on.
 std::string TorchVersion();
 

@@ -717,6 +717,7 @@ void RunSpeed(Servers& servers, const Etth1& data) {
 }
 
 int Main(int argc, char** argv) {
+  UsePassiveOpenMpWaits(argv);
   absl::ParseCommandLine(argc, argv);
   SetMinLogLevel(LogLevel::kWarning);
   ConfigureTorchThreads(absl::GetFlag(FLAGS_threads));
