@@ -7,7 +7,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cstdlib>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -20,6 +22,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "common/log.h"
 #include "common/store/files.h"
 #include "tests/cluster.h"
@@ -300,6 +303,17 @@ TEST_CASE(
   int port = 0;
   REQUIRE(WaitFor([&] { return (port = ListeningPort(server.Log())) != 0; },
                   std::chrono::seconds(60)));
+  // The server ran itself again, same process, with sleeping OpenMP waits
+  // (a policy that this test's environment sets would be kept instead).
+  if (std::getenv("OMP_WAIT_POLICY") == nullptr) {
+    const std::string environment =
+        ReadFileToString(absl::StrCat("/proc/", server.pid, "/environ"))
+            .value_or("");
+    const std::vector<std::string> variables =
+        absl::StrSplit(environment, '\0');
+    CHECK(std::count(variables.begin(), variables.end(),
+                     "OMP_WAIT_POLICY=PASSIVE") == 1);
+  }
   // A client as a well-behaved integration builds it: it watches health
   // and stops sending to a server that reports NOT_SERVING.
   grpc::ChannelArguments arguments;
