@@ -49,40 +49,48 @@ void CheckSameParameters(Problem& a, Problem& b) {
   }
 }
 
-TEST_CASE("FusedAdam takes LibTorch Adam's steps", "[training]") {
-  auto options = torch::optim::AdamOptions(3e-3).betas({0.8, 0.95}).eps(1e-7);
-  Problem fused_problem, plain_problem;
-  FusedAdam fused(fused_problem.network->parameters(), options);
-  torch::optim::Adam plain(plain_problem.network->parameters(), options);
+// The problem twice, one copy stepped by each optimizer.
+struct SideBySide {
+  explicit SideBySide(const torch::optim::AdamOptions& options)
+      : fused(fused_problem.network->parameters(), options),
+        plain(plain_problem.network->parameters(), options) {}
 
-  fused_problem.Steps(fused, 50);
-  plain_problem.Steps(plain, 50);
-  CheckSameParameters(fused_problem, plain_problem);
+  void Steps(int count) {
+    fused_problem.Steps(fused, count);
+    plain_problem.Steps(plain, count);
+  }
+
+  Problem fused_problem, plain_problem;
+  FusedAdam fused;
+  torch::optim::Adam plain;
+};
+
+TEST_CASE("FusedAdam takes LibTorch Adam's steps", "[training]") {
+  SideBySide run(torch::optim::AdamOptions(3e-3).betas({0.8, 0.95}).eps(1e-7));
+  run.Steps(50);
+  CheckSameParameters(run.fused_problem, run.plain_problem);
   // The steps moved the parameters far beyond the tolerance.
   Problem untouched;
-  CHECK_FALSE(torch::allclose(fused_problem.network->parameters()[0],
+  CHECK_FALSE(torch::allclose(run.fused_problem.network->parameters()[0],
                               untouched.network->parameters()[0], 1e-3, 1e-3));
 }
 
 TEST_CASE("FusedAdam's state reads back into LibTorch's Adam", "[training]") {
   const auto options = torch::optim::AdamOptions(1e-2);
-  Problem fused_problem, plain_problem;
-  FusedAdam fused(fused_problem.network->parameters(), options);
-  torch::optim::Adam plain(plain_problem.network->parameters(), options);
-  fused_problem.Steps(fused, 10);
-  plain_problem.Steps(plain, 10);
+  SideBySide run(options);
+  run.Steps(10);
 
   // The fused run's moments, restored into a plain Adam over a copy of its
   // parameters, continue exactly as the plain run does.
   torch::serialize::OutputArchive saved;
-  fused.save(saved);
+  run.fused.save(saved);
   std::ostringstream bytes;
   saved.save_to(bytes);
   Problem resumed;
   {
     torch::NoGradGuard no_grad;
     auto target = resumed.network->parameters();
-    auto source = fused_problem.network->parameters();
+    auto source = run.fused_problem.network->parameters();
     for (size_t i = 0; i < target.size(); ++i) target[i].copy_(source[i]);
   }
   torch::optim::Adam reader(resumed.network->parameters(), options);
@@ -92,18 +100,14 @@ TEST_CASE("FusedAdam's state reads back into LibTorch's Adam", "[training]") {
   reader.load(archive);
 
   resumed.Steps(reader, 10);
-  plain_problem.Steps(plain, 10);
-  CheckSameParameters(resumed, plain_problem);
+  run.plain_problem.Steps(run.plain, 10);
+  CheckSameParameters(resumed, run.plain_problem);
 }
 
 TEST_CASE("FusedAdam defers to LibTorch for weight decay", "[training]") {
-  const auto options = torch::optim::AdamOptions(1e-2).weight_decay(0.1);
-  Problem fused_problem, plain_problem;
-  FusedAdam fused(fused_problem.network->parameters(), options);
-  torch::optim::Adam plain(plain_problem.network->parameters(), options);
-  fused_problem.Steps(fused, 20);
-  plain_problem.Steps(plain, 20);
-  CheckSameParameters(fused_problem, plain_problem);
+  SideBySide run(torch::optim::AdamOptions(1e-2).weight_decay(0.1));
+  run.Steps(20);
+  CheckSameParameters(run.fused_problem, run.plain_problem);
 }
 
 }  // namespace
