@@ -76,13 +76,15 @@ class HealthWatch {
       : method_("/grpc.health.v1.Health/Watch",
                 grpc::internal::RpcMethod::SERVER_STREAMING) {
     grpc::Slice empty("");
+    // Ends a watch that the server never ends.
+    context_.set_deadline(std::chrono::system_clock::now() +
+                          std::chrono::minutes(2));
     reader_.reset(grpc::internal::ClientReaderFactory<grpc::ByteBuffer>::Create(
         channel.get(), method_, &context_, grpc::ByteBuffer(&empty, 1)));
   }
   ~HealthWatch() { Cancel(); }
 
-  // Ends the stream from this side: an open watch would hold the server's
-  // shutdown until its grace ends.
+  // Ends the stream from this side.
   void Cancel() { context_.TryCancel(); }
 
   // The next status, or -1 when the stream ended.
@@ -97,6 +99,9 @@ class HealthWatch {
     }
     return bytes.size() >= 2 && bytes[0] == 0x08 ? bytes[1] : 0;
   }
+
+  // How the stream ended; call once Next() has returned -1.
+  grpc::Status Finish() { return reader_->Finish(); }
 
  private:
   grpc::internal::RpcMethod method_;
@@ -372,6 +377,64 @@ TEST_CASE(
   REQUIRE(WIFEXITED(wait_status));
   CHECK(WEXITSTATUS(wait_status) == 0);
   CHECK_THAT(server.Log(), Contains("event=inference_draining"));
+  CHECK_THAT(server.Log(), Contains("event=inference_stopped"));
+}
+
+TEST_CASE(
+    "SIGTERM: clients that watch health do not keep gridcast-inference "
+    "waiting for its grace period",
+    "[drain][health]") {
+  TempDir store;
+  Child server =
+      Spawn({std::string(GRIDCAST_BINARY_DIR) + "/inference/gridcast-inference",
+             "--store=" + store.path(), "--listen=127.0.0.1:0",
+             "--poll_interval_ms=100", "--shutdown_grace_ms=60000",
+             "--drain_delay_ms=500"},
+            store.path() + "/inference.log");
+  bool reaped = false;
+  const absl::Cleanup stop_server = [&] {
+    if (reaped) return;
+    kill(server.pid, SIGKILL);
+    waitpid(server.pid, nullptr, 0);
+  };
+  int port = 0;
+  REQUIRE(WaitFor([&] { return (port = ListeningPort(server.Log())) != 0; },
+                  std::chrono::seconds(60)));
+  const std::string address = absl::StrCat("127.0.0.1:", port);
+
+  // gRPC's own health checking keeps a watch open (and lets go of it at
+  // the server's GOAWAY); this raw one stays, as grpcurl's Watch or a
+  // proxy's health checker does.
+  grpc::ChannelArguments arguments;
+  arguments.SetServiceConfigJSON(R"({
+      "loadBalancingConfig": [{"round_robin": {}}],
+      "healthCheckConfig": {"serviceName": "gridcast.v1.ForecasterService"}
+  })");
+  auto checked = grpc::CreateCustomChannel(
+      address, grpc::InsecureChannelCredentials(), arguments);
+  // READY once the service says SERVING, after the first scan of the store.
+  REQUIRE(checked->WaitForConnected(std::chrono::system_clock::now() +
+                                    std::chrono::seconds(60)));
+  HealthWatch health(
+      grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+  REQUIRE(health.Next() == kHealthServing);
+
+  const absl::Time signalled = absl::Now();
+  REQUIRE(kill(server.pid, SIGTERM) == 0);
+  CHECK(health.Next() == kHealthNotServing);
+  CHECK(health.Next() == -1);
+  CHECK(health.Finish().error_code() == grpc::StatusCode::UNAVAILABLE);
+
+  int wait_status = 0;
+  REQUIRE(WaitFor(
+      [&] { return waitpid(server.pid, &wait_status, WNOHANG) == server.pid; },
+      std::chrono::seconds(30)));
+  reaped = true;
+  // Half the grace: the watches did not hold the drain to its end.
+  CHECK(absl::Now() - signalled < absl::Seconds(30));
+  INFO(server.Log());
+  REQUIRE(WIFEXITED(wait_status));
+  CHECK(WEXITSTATUS(wait_status) == 0);
   CHECK_THAT(server.Log(), Contains("event=inference_stopped"));
 }
 

@@ -1,5 +1,5 @@
-// grpc.health.v1.Health/Check on raw bytes, as a Kubernetes probe asks it
-// (Debian ships no generated health stub).
+// grpc.health.v1.Health/Check on raw bytes, as a Kubernetes probe asks it,
+// without the generated stub.
 #ifndef GRIDCAST_TESTS_HEALTH_PROBE_H_
 #define GRIDCAST_TESTS_HEALTH_PROBE_H_
 

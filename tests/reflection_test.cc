@@ -1,10 +1,11 @@
 // What grpcurl and Kubernetes probes see without any .proto file: server
-// reflection lists the services and grpc.health.v1 answers SERVING. The
-// calls are made on raw bytes, as a generic client would, because Debian
-// ships neither of those protocols' generated client stubs.
+// reflection lists and describes the services and grpc.health.v1 answers
+// SERVING. The calls are made on raw bytes, as a generic client would,
+// without generated stubs.
 #include <string>
 #include <vector>
 
+#include <google/protobuf/descriptor.pb.h>
 #include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/wire_format_lite.h>
 #include <grpcpp/generic/generic_stub.h>
@@ -62,10 +63,9 @@ std::vector<std::string> Submessages(const std::string& bytes, int field) {
   return found;
 }
 
-// ServerReflectionInfo with list_services (field 7); the answer's
-// list_services_response (6) holds service entries (1) with a name (1).
-std::vector<std::string> ListServicesByReflection(
-    const std::shared_ptr<grpc::Channel>& channel) {
+// The answers of ServerReflectionInfo to one request, as bytes.
+std::vector<std::string> AskReflection(
+    const std::shared_ptr<grpc::Channel>& channel, const std::string& request) {
   const grpc::internal::RpcMethod method(
       "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
       grpc::internal::RpcMethod::BIDI_STREAMING);
@@ -74,21 +74,49 @@ std::vector<std::string> ListServicesByReflection(
       stream(grpc::internal::ClientReaderWriterFactory<
              grpc::ByteBuffer, grpc::ByteBuffer>::Create(channel.get(), method,
                                                          &context));
-  const std::string list_services("\x3a\x00", 2);
-  REQUIRE(stream->Write(ToBuffer(list_services)));
+  REQUIRE(stream->Write(ToBuffer(request)));
   stream->WritesDone();
 
   grpc::ByteBuffer reply;
+  std::vector<std::string> answers;
+  while (stream->Read(&reply)) answers.push_back(ToString(reply));
+  REQUIRE(stream->Finish().ok());
+  return answers;
+}
+
+// ServerReflectionInfo with list_services (field 7); the answer's
+// list_services_response (6) holds service entries (1) with a name (1).
+std::vector<std::string> ListServicesByReflection(
+    const std::shared_ptr<grpc::Channel>& channel) {
   std::vector<std::string> names;
-  while (stream->Read(&reply)) {
-    for (const auto& listing : Submessages(ToString(reply), 6)) {
+  for (const auto& answer :
+       AskReflection(channel, std::string("\x3a\x00", 2))) {
+    for (const auto& listing : Submessages(answer, 6)) {
       for (const auto& service : Submessages(listing, 1)) {
         for (const auto& name : Submessages(service, 1)) names.push_back(name);
       }
     }
   }
-  REQUIRE(stream->Finish().ok());
   return names;
+}
+
+// ServerReflectionInfo with file_containing_symbol (field 4); the answer's
+// file_descriptor_response (4) holds FileDescriptorProtos (1).
+std::vector<google::protobuf::FileDescriptorProto> FilesBySymbol(
+    const std::shared_ptr<grpc::Channel>& channel, const std::string& symbol) {
+  REQUIRE(symbol.size() < 128);  // a one-byte length
+  const std::string request =
+      std::string("\x22") + static_cast<char>(symbol.size()) + symbol;
+  std::vector<google::protobuf::FileDescriptorProto> files;
+  for (const auto& answer : AskReflection(channel, request)) {
+    for (const auto& response : Submessages(answer, 4)) {
+      for (const auto& bytes : Submessages(response, 1)) {
+        files.emplace_back();
+        REQUIRE(files.back().ParseFromString(bytes));
+      }
+    }
+  }
+  return files;
 }
 
 TEST_CASE("both servers list their services through reflection",
@@ -105,6 +133,31 @@ TEST_CASE("both servers list their services through reflection",
       ListServicesByReflection(cluster.inference_channel());
   CHECK_THAT(inference, Catch::Matchers::VectorContains(
                             std::string("gridcast.v1.ForecasterService")));
+}
+
+TEST_CASE(
+    "reflection describes grpc.health.v1.Health, so that grpcurl calls it "
+    "without its .proto",
+    "[reflection][health]") {
+  auto server = GrpcServer::Start(GrpcServerOptions(), {});
+  REQUIRE(server.ok());
+  auto channel = grpc::CreateChannel((*server)->LocalAddress(),
+                                     grpc::InsecureChannelCredentials());
+  CHECK_THAT(
+      ListServicesByReflection(channel),
+      Catch::Matchers::VectorContains(std::string("grpc.health.v1.Health")));
+
+  const std::vector<google::protobuf::FileDescriptorProto> files =
+      FilesBySymbol(channel, "grpc.health.v1.Health");
+  REQUIRE_FALSE(files.empty());
+  CHECK(files[0].name() == "grpc/health/v1/health.proto");
+  REQUIRE(files[0].service_size() == 1);
+  const google::protobuf::ServiceDescriptorProto& health = files[0].service(0);
+  CHECK(health.name() == "Health");
+  REQUIRE(health.method_size() == 2);
+  CHECK(health.method(0).name() == "Check");
+  CHECK(health.method(1).name() == "Watch");
+  CHECK(health.method(1).server_streaming());
 }
 
 TEST_CASE("health reports SERVING for the server and its service",

@@ -11,6 +11,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include "absl/status/statusor.h"
+#include "common/server/health_service.h"
 
 namespace gridcast {
 
@@ -27,12 +28,15 @@ class HealthPort {
   // `service` "" is the overall status the probes ask by default.
   void SetServingStatus(const std::string& service, bool serving);
 
-  // Stops answering at once; idempotent.
+  // Ends the watches and stops answering at once; idempotent.
   void Shutdown();
 
  private:
-  HealthPort(std::unique_ptr<grpc::Server> server, int port);
+  HealthPort(std::unique_ptr<HealthService> health,
+             std::unique_ptr<grpc::Server> server, int port);
 
+  // Outlives server_, whose calls refer to it.
+  std::unique_ptr<HealthService> health_;
   std::unique_ptr<grpc::Server> server_;
   int port_;
   bool shut_down_ = false;

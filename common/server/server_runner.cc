@@ -2,8 +2,8 @@
 
 #include <signal.h>
 
+#include <grpcpp/ext/health_check_service_server_builder_option.h>
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
-#include <grpcpp/health_check_service_interface.h>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -14,7 +14,6 @@ namespace gridcast {
 absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
     const GrpcServerOptions& options,
     const std::vector<grpc::Service*>& services) {
-  grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
 
   absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials =
@@ -35,6 +34,18 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
                                options.max_connection_age_grace_ms);
   }
   for (grpc::Service* service : services) builder.RegisterService(service);
+
+  // Ours instead of gRPC's default health service, whose watches would
+  // hold Shutdown() (see HealthService). Everything NOT_SERVING until
+  // SetServing(true) below.
+  auto health = std::make_unique<HealthService>();
+  health->SetServingStatus("", false);
+  for (const std::string& name : options.health_service_names) {
+    health->SetServingStatus(name, false);
+  }
+  builder.SetOption(
+      std::make_unique<grpc::HealthCheckServiceServerBuilderOption>(nullptr));
+  builder.RegisterService(health.get());
   std::vector<
       std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
       interceptors;
@@ -58,9 +69,9 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
                      " (address in use or not local?)"));
   }
 
-  auto result = std::unique_ptr<GrpcServer>(
-      new GrpcServer(std::move(server), port, options.health_service_names,
-                     options.drain_delay, !options.services_wait_until_ready));
+  auto result = std::unique_ptr<GrpcServer>(new GrpcServer(
+      std::move(health), std::move(server), port, options.health_service_names,
+      options.drain_delay, !options.services_wait_until_ready));
   result->metrics_server_ = std::move(metrics_server);
   if (!options.health_listen_address.empty()) {
     absl::StatusOr<std::unique_ptr<HealthPort>> health_port =
@@ -75,10 +86,12 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
   return result;
 }
 
-GrpcServer::GrpcServer(std::unique_ptr<grpc::Server> server, int port,
+GrpcServer::GrpcServer(std::unique_ptr<HealthService> health,
+                       std::unique_ptr<grpc::Server> server, int port,
                        std::vector<std::string> health_names,
                        absl::Duration drain_delay, bool services_ready)
-    : server_(std::move(server)),
+    : health_(std::move(health)),
+      server_(std::move(server)),
       port_(port),
       health_names_(std::move(health_names)),
       drain_delay_(drain_delay),
@@ -117,14 +130,7 @@ void GrpcServer::PublishHealthLocked() {
 }
 
 void GrpcServer::ReportHealth(const std::string& service, bool serving) {
-  grpc::HealthCheckServiceInterface* health = server_->GetHealthCheckService();
-  if (health != nullptr) {
-    if (service.empty()) {
-      health->SetServingStatus(serving);
-    } else {
-      health->SetServingStatus(service, serving);
-    }
-  }
+  health_->SetServingStatus(service, serving);
   if (health_port_ != nullptr) health_port_->SetServingStatus(service, serving);
 }
 
@@ -144,10 +150,12 @@ void GrpcServer::Shutdown(absl::Duration grace) {
     // NOT_SERVING, which this process cannot observe.
     absl::SleepFor(drain_delay_);
   }
-  // TODO(issue 5): an open grpc.health.v1.Health/Watch stream (clients
-  // that check health keep one) holds this until `grace` ends, because
-  // gRPC's default health service never ends its watches; ending them
-  // needs a health service of our own.
+  // An open Health/Watch stream would hold the shutdown until `grace`
+  // ends; the watches end now, after their final NOT_SERVING. Not earlier:
+  // gRPC's client-side health checking starts a new watch at once when one
+  // ends after a message, so ending them when the drain begins would have
+  // such clients call Watch in a loop for the whole delay.
+  health_->Shutdown();
   server_->Shutdown(absl::ToChronoTime(absl::Now() + grace));
   server_->Wait();
   // Probes keep getting NOT_SERVING until the drain is over.

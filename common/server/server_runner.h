@@ -19,6 +19,7 @@
 #include "common/metrics/grpc_metrics.h"
 #include "common/metrics/http_server.h"
 #include "common/server/health_port.h"
+#include "common/server/health_service.h"
 #include "common/server/security.h"
 
 namespace gridcast {
@@ -88,9 +89,11 @@ class GrpcServer {
   bool MarkServicesReady();
 
   // Drains: reports NOT_SERVING at once, waits drain_delay when `grace`
-  // is not zero, then refuses new calls (clients see UNAVAILABLE and retry
-  // elsewhere), lets calls in flight finish for up to `grace` and cancels
-  // the rest. Idempotent.
+  // is not zero, then ends every grpc.health.v1.Health/Watch stream (with
+  // UNAVAILABLE, after NOT_SERVING), refuses new calls (clients see
+  // UNAVAILABLE and retry elsewhere), lets calls in flight finish for up to
+  // `grace` and cancels the rest. Returns once no call is left, so health
+  // watches do not keep it waiting. Idempotent.
   //
   // Why the delay: gRPC resets a call that reaches the server after its
   // shutdown began, before the client has read the GOAWAY, with CANCELLED
@@ -100,7 +103,8 @@ class GrpcServer {
   void Shutdown(absl::Duration grace);
 
  private:
-  GrpcServer(std::unique_ptr<grpc::Server> server, int port,
+  GrpcServer(std::unique_ptr<HealthService> health,
+             std::unique_ptr<grpc::Server> server, int port,
              std::vector<std::string> health_names, absl::Duration drain_delay,
              bool services_ready);
 
@@ -110,6 +114,8 @@ class GrpcServer {
   void ReportHealth(const std::string& service, bool serving)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(health_mu_);
 
+  // Outlives server_, whose calls refer to it.
+  std::unique_ptr<HealthService> health_;
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<metrics::MetricsHttpServer> metrics_server_;
   int port_;
