@@ -112,4 +112,5 @@ expect '"servedVersion": "1"'
 expect '"state": "VERSION_STATE_READY"'
 expect '"base": \{'
 expect '"timestamps": \['
+expect '"status": "SERVING"'
 echo "readme-calls: every README call answered as documented ($client)"
