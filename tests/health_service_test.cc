@@ -349,7 +349,7 @@ TEST_CASE(
   options.health_service_names = {kService};
   // Not a synchronisation: the product's wait for clients to move away,
   // during which the watch must stay open.
-  options.drain_delay = absl::Seconds(1);
+  options.drain_delay = absl::Seconds(2);
   auto server = GrpcServer::Start(options, {&echo});
   REQUIRE(server.ok());
 
@@ -370,12 +370,14 @@ TEST_CASE(
   REQUIRE(stopped.wait_for(kPatience) == std::future_status::ready);
   CHECK(absl::Now() - started < kLongGrace / 2);
 
-  // The open watch, and at most a few begun in the instant between the
-  // watches' end and the server's: a watch ended at the start of the delay
-  // would have been called again at once, over and over, for all of it.
+  // The open watch, and those the client begins again in the instant
+  // between the watches' end and the server's (33 of them once, on a
+  // machine busy with a build): a watch ended at the start of the delay
+  // would have been called again at once, over and over, for all of it
+  // (11,269 times in one run).
   const double watches = WatchCallsHandled() - watches_before;
   CHECK(watches >= 1);
-  CHECK(watches <= 10);
+  CHECK(watches <= 300);
 }
 
 }  // namespace
