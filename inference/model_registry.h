@@ -213,7 +213,7 @@ class ModelRegistry {
 
   // Last, so that it is destroyed first: pending loads still find the
   // registry whole.
-  // TODO(issue 4): loads run in arrival order, so a request waiting for a
+  // Known gap: loads run in arrival order, so a request waiting for a
   // cold model queues behind an eager start-up of many models; a priority
   // for loads that requests wait on would shorten that first answer.
   std::unique_ptr<TaskPool> pool_;

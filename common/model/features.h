@@ -46,7 +46,7 @@ std::vector<std::string> FeatureNames(const v1::ArchitectureSpec& spec);
 // Days marked as holidays. A holiday is given as the Unix time of its
 // midnight; every point of that day (86,400 s) carries the flag.
 //
-// TODO(issue 3): days are UTC days and the hour/day encodings are UTC too;
+// Known gap: days are UTC days and the hour/day encodings are UTC too;
 // a feeder's local time (and its DST shifts) needs a time zone with the
 // dataset, which uploads do not carry yet.
 class HolidayCalendar {

@@ -23,7 +23,7 @@
 
 namespace gridcast {
 
-// TODO(issue 5): records of ended jobs are kept for ever; a long-lived
+// Known gap: records of ended jobs are kept for ever; a long-lived
 // trainer needs a retention limit (by age or count) for them.
 class JobStore {
  public:
